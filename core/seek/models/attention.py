@@ -1,0 +1,101 @@
+"""Attention layers: multi-head self-attention on SDPA, and hierarchical (segment-local + global) attention."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def pair_mask(valid: Tensor) -> Tensor:
+    """Return an SDPA boolean mask (N, 1, T, T) from ``valid`` (N, T): True where a query may see a key.
+
+    A real query sees only real keys. A padded query sees every key, so its softmax row is never
+    empty (an all-masked row would be NaN, and NaN * 0 still poisons masked sums); its output is
+    never read by a real position.
+    """
+    return valid[:, None, None, :] | ~valid[:, None, :, None]
+
+
+def masked_mean(x: Tensor, weight: Tensor | None, dim: int) -> Tensor:
+    """Mean of ``x`` over ``dim`` weighted by ``weight`` (same shape as x without the feature axis)."""
+    if weight is None:
+        return x.mean(dim)
+    w = weight.to(x.dtype).unsqueeze(-1)
+    return (x * w).sum(dim) / w.sum(dim).clamp(min=1.0)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention through ``scaled_dot_product_attention`` (fused kernels on GPU)."""
+
+    def __init__(self, hidden_size: int, num_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
+        self.out = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, x: Tensor, valid: Tensor | None = None) -> Tensor:
+        """Attend within each row of ``x`` (N, T, D); ``valid`` (N, T) marks real positions."""
+        n, t, d = x.shape
+        q, k, v = self.qkv(x).view(n, t, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
+        mask = None if valid is None else pair_mask(valid)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(n, t, d))
+
+
+class HierarchicalAttention(nn.Module):
+    """Local attention inside fixed-size segments plus global attention across segment summaries.
+
+    Cost is O(L * segment_size) for the local part and O((L / segment_size)^2) for the global part,
+    so it grows about linearly with length L. Returns three views of the sequence, one per scale:
+    token (local attention), segment (the segment's globally-attended summary) and sequence
+    (the whole sequence pooled), each (B, L, D), for the multi-scale fusion to combine.
+    """
+
+    def __init__(self, hidden_size: int, num_heads: int, segment_size: int, dropout: float) -> None:
+        super().__init__()
+        self.segment_size = segment_size
+        self.local = SelfAttention(hidden_size, num_heads, dropout)
+        self.summary = nn.Linear(hidden_size, hidden_size)
+        self.global_ = SelfAttention(hidden_size, num_heads, dropout)
+        self.sequence = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, x: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """Return (token, segment, sequence) branches for ``x`` (B, L, D), L a multiple of segment_size."""
+        b, length, d = x.shape
+        s = self.segment_size
+        n = length // s
+        xs = x.reshape(b * n, s, d)
+        vs = None if valid is None else valid.reshape(b * n, s)
+
+        token = self.local(xs, vs).reshape(b, length, d)
+
+        summaries = self.summary(masked_mean(xs, vs, dim=1)).view(b, n, d)
+        seg_valid = None if vs is None else vs.any(dim=1).view(b, n)
+        glob = self.global_(summaries, seg_valid)
+        segment = glob.unsqueeze(2).expand(b, n, s, d).reshape(b, length, d)
+
+        # Weight segments by their number of real tokens so this equals a token-level masked mean.
+        counts = None if vs is None else vs.sum(dim=1).view(b, n)
+        pooled = self.sequence(masked_mean(glob, counts, dim=1))
+        sequence = pooled.unsqueeze(1).expand(b, length, d)
+        return token, segment, sequence
+
+
+def segment_padding(length: int, segment_size: int) -> int:
+    """Number of positions to append so ``length`` becomes a multiple of ``segment_size``."""
+    return (-length) % segment_size
+
+
+def pad_to_segments(x: Tensor, valid: Tensor | None, segment_size: int) -> tuple[Tensor, Tensor | None]:
+    """Pad ``x`` (B, L, ...) and its mask along L to a multiple of ``segment_size``; new positions are padding."""
+    extra = segment_padding(x.shape[1], segment_size)
+    if extra == 0:
+        return x, valid
+    b, length = x.shape[:2]
+    if valid is None:
+        valid = torch.ones(b, length, dtype=torch.bool, device=x.device)
+    pad_x = x.new_zeros((b, extra, *x.shape[2:]))
+    pad_v = valid.new_zeros((b, extra))
+    return torch.cat([x, pad_x], dim=1), torch.cat([valid, pad_v], dim=1)

@@ -1,0 +1,48 @@
+"""Transformer blocks: the Seek block (hierarchical attention + multi-scale fusion) and the full-attention block."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from seek.models.attention import HierarchicalAttention, SelfAttention
+from seek.models.config import SeekConfig
+from seek.models.fusion import MultiScaleFusion
+from seek.models.layers import FeedForward
+
+
+class SeekBlock(nn.Module):
+    """Pre-norm block: hierarchical attention fused across scales, then a SiLU feed-forward, each residual."""
+
+    def __init__(self, config: SeekConfig) -> None:
+        super().__init__()
+        d = config.hidden_size
+        self.norm1 = nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.attn = HierarchicalAttention(d, config.num_heads, config.segment_size, config.dropout)
+        self.fusion = MultiScaleFusion(d, num_branches=3)
+        self.norm2 = nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.ffn = FeedForward(d, config.ffn_size, config.dropout)
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, h: Tensor, valid: Tensor | None) -> Tensor:
+        """Update ``h`` (B, L, D), L a multiple of segment_size; ``valid`` (B, L) marks real positions."""
+        x = self.norm1(h)
+        h = h + self.drop(self.fusion(x, self.attn(x, valid)))
+        return h + self.drop(self.ffn(self.norm2(h)))
+
+
+class FullAttentionBlock(nn.Module):
+    """Plain pre-norm transformer block with full self-attention: the baseline Seek is measured against."""
+
+    def __init__(self, config: SeekConfig) -> None:
+        super().__init__()
+        d = config.hidden_size
+        self.norm1 = nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.attn = SelfAttention(d, config.num_heads, config.dropout)
+        self.norm2 = nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.ffn = FeedForward(d, config.ffn_size, config.dropout)
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, h: Tensor, valid: Tensor | None) -> Tensor:
+        """Update ``h`` (B, L, D); ``valid`` (B, L) marks real positions."""
+        h = h + self.drop(self.attn(self.norm1(h), valid))
+        return h + self.drop(self.ffn(self.norm2(h)))
