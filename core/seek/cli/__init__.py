@@ -1,0 +1,75 @@
+"""The ``seek`` command line: core commands plus whatever installed plugins add."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from seek import __version__
+from seek.errors import SeekError
+from seek.plugins import PluginManager, get_manager
+
+# Core command modules, each exporting ``command``; listed so start-up imports nothing else.
+CORE_COMMANDS = ("plugins", "apps", "run", "tune", "data", "label")
+
+
+class SeekGroup(click.Group):
+    """A click group that prints user errors as one line (traceback only with ``--debug``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SeekError as exc:
+            if ctx.params.get("debug") or os.environ.get("SEEK_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _core_command(name: str) -> click.Command | None:
+    try:
+        module = importlib.import_module(f"seek.cli.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"seek.cli.{name}":  # not written yet in this checkout
+            return None
+        raise
+    return module.command
+
+
+def build_cli(manager: PluginManager | None = None) -> click.Group:
+    """Build the root command for ``manager`` (the installed plugins by default)."""
+
+    @click.group(cls=SeekGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="seek")
+    @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+    @click.pass_context
+    def cli(ctx: click.Context, debug: bool) -> None:
+        """Seek: train, compress, serve and watch deep-learning models for your domain."""
+        ctx.obj = ctx.obj or manager or get_manager()
+
+    for name in CORE_COMMANDS:
+        command = _core_command(name)
+        if command is not None:
+            cli.add_command(command)
+    (manager or get_manager()).add_commands(cli)
+    return cli
+
+
+def current_manager() -> PluginManager:
+    """The plugin manager of the running command."""
+    ctx = click.get_current_context()
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, PluginManager) else get_manager()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``seek`` console script."""
+    build_cli().main(args=argv, prog_name="seek")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])
