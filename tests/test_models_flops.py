@@ -1,0 +1,40 @@
+"""FLOPs estimate and parameter count."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+from seek.models import SeekConfig, SeekTransformer
+
+
+@pytest.mark.parametrize("attention", ["hierarchical", "full"])
+@pytest.mark.parametrize(("input_type", "head"), [("dense", "classification"), ("tokens", "token")])
+@pytest.mark.parametrize("length", [100, 128])
+def test_flops_estimate_equals_counted_matmul_flops(attention: str, input_type: str, head: str, length: int) -> None:
+    cfg = SeekConfig.preset(
+        "tiny", input_type=input_type, input_dim=12, vocab_size=40, head=head, num_outputs=3, attention=attention
+    )
+    model = SeekTransformer(cfg).eval()
+    x = torch.randn(2, length, 12) if input_type == "dense" else torch.randint(0, 40, (2, length))
+    # The math backend decomposes attention into matmuls, which the counter sees.
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        model(x)
+    assert model.flops(length, batch_size=2) == counter.get_total_flops()
+
+
+def test_hierarchical_flops_grow_linearly_where_full_attention_grows_quadratically() -> None:
+    cfg = SeekConfig.preset("small", vocab_size=1000)
+    ours, full = SeekTransformer(cfg), SeekTransformer(cfg.replace(attention="full"))
+    assert ours.flops(16384) / ours.flops(8192) == pytest.approx(2.0, rel=0.02)
+    assert full.flops(16384) / full.flops(8192) > 3.0
+
+
+def test_num_parameters_counts_every_weight_and_only_trainable_on_request() -> None:
+    model = SeekTransformer(SeekConfig.preset("tiny", vocab_size=40))
+    total = sum(p.numel() for p in model.parameters())
+    assert model.num_parameters() == total
+    model.adapter.embed.weight.requires_grad_(False)
+    assert model.num_parameters(trainable_only=True) == total - 40 * 32
