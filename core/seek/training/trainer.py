@@ -1,0 +1,460 @@
+"""The Trainer: fit / evaluate / predict with accumulation, mixed precision, resumable checkpoints, torchrun."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seek.errors import ConfigError
+from seek.training import checkpoint as ckpt
+from seek.training import distributed as dist_
+from seek.training.callbacks import Callback, StopTraining
+from seek.training.config import TrainerConfig
+from seek.training.data import as_dataset, epoch_plan, loader, sequential_batches, steps_per_epoch, to_device, windows
+from seek.training.history import write_history, write_loss_curve
+from seek.training.losses import default_loss, default_metrics, model_head
+from seek.training.progress import ProgressBar
+from seek.training.schedule import build_scheduler
+
+if TYPE_CHECKING:
+    import torch
+
+    from seek.runs import RunFolder
+
+log = logging.getLogger("seek.training")
+CHECKPOINT_DIR = "checkpoints"
+BEST_FILE = "best.safetensors"
+# Settings that decide which samples form each optimiser step: a resume must not change them.
+_POSITION_KEYS = ("batch_size", "accumulation_steps", "seed")
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns: the per-epoch history and the best value of the monitored metric."""
+
+    history: list[dict[str, float]]
+    best_metric: float | None
+    best_epoch: int | None
+    stopped_early: bool = False
+    resumed_from: str | None = None
+
+
+@dataclass
+class _Loop:
+    """Data position and early-stopping state; saved in every checkpoint."""
+
+    epoch: int = 0  # 0-based index of the epoch in progress
+    step_in_epoch: int = 0  # optimiser steps already taken in that epoch
+    global_step: int = 0
+    loss_sum: float = 0.0
+    loss_count: float = 0.0
+    best: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    stopped_early: bool = False
+    finished: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains any ``nn.Module`` whose forward is ``model(x, mask=None)`` on dict samples {"x", "mask"?, "y"}.
+
+    ``trainer.model`` is the module passed in; ``trainer.wrapped`` is what the training forward goes
+    through (the DDP wrapper under torchrun, otherwise the module itself).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        config: TrainerConfig | None = None,
+        loss_fn: Callable[[Any, dict[str, Any]], Any] | None = None,
+        metrics_fn: Callable[[Any, Any], dict[str, float]] | None = None,
+        callbacks: Sequence[Callback] = (),
+        run: RunFolder | None = None,
+        device: str | torch.device = "cpu",
+        progress: bool = True,
+    ) -> None:
+        import torch
+
+        self.config = config if config is not None else TrainerConfig()
+        self.dist = dist_.detect()
+        self.device = dist_.resolve_device(device, self.dist)
+        precision = self.config.precision
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError("trainer.precision='fp16' needs a CUDA device (it uses a GradScaler); use 'bf16' on CPU")
+        dist_.setup(self.dist, self.device)
+        self.head = model_head(model)
+        self.loss_fn = loss_fn if loss_fn is not None else default_loss(self.head)
+        self.metrics_fn = metrics_fn
+        self.callbacks = list(callbacks)
+        self.run = run
+        self.progress = progress
+        self.model = model.to(self.device)
+        self.wrapped = dist_.wrap_model(
+            self.model, self.dist, self.device, self.config.distributed, self.config.grad_compression,
+            self.config.powersgd_rank,
+        )
+        self.optimizer = self._build_optimizer()
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
+        self.scheduler: Any = None
+        self.state = _Loop()
+        self._best_weights: dict[str, Any] | None = None
+
+    @property
+    def _fsdp(self) -> bool:
+        return self.dist.enabled and self.config.distributed == "fsdp"
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        """``run.path / "checkpoints"``, or None without a run folder."""
+        return None if self.run is None else self.run.path / CHECKPOINT_DIR
+
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        import torch
+
+        decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
+        plain = [p for p in self.model.parameters() if p.requires_grad and p.dim() < 2]
+        groups = [
+            {"params": params, "weight_decay": wd}
+            for params, wd in ((decay, self.config.weight_decay), (plain, 0.0))
+            if params
+        ]
+        if not groups:
+            raise ConfigError("Trainer: the model has no trainable parameters")
+        if self.config.optimizer == "sgd":
+            return torch.optim.SGD(groups, lr=self.config.lr, momentum=0.9)
+        return torch.optim.AdamW(groups, lr=self.config.lr)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        import torch
+
+        if self.config.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.config.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    @contextlib.contextmanager
+    def _grad_sync(self, sync: bool) -> Iterator[None]:
+        """Skip the gradient all-reduce on all but the last micro-batch of an accumulation window."""
+        if self._fsdp:
+            self.wrapped.set_requires_gradient_sync(sync)
+            yield
+        elif self.dist.enabled and not sync:
+            with self.wrapped.no_sync():
+                yield
+        else:
+            yield
+
+    def _seed(self) -> None:
+        import torch
+
+        seed = self.config.seed + self.dist.rank
+        random.seed(seed)
+        torch.manual_seed(seed)
+        with contextlib.suppress(ImportError):
+            import numpy as np
+
+            np.random.seed(seed)
+
+    # ---- fit -----------------------------------------------------------------------------------------
+
+    def fit(self, train_data: Any, val_data: Any = None, resume: bool = False) -> FitResult:
+        """Train for ``config.epochs`` (or until early stopping); ``resume=True`` continues the last checkpoint."""
+        cfg = self.config
+        train = as_dataset(train_data, "train_data")
+        val = as_dataset(val_data, "val_data") if val_data is not None else None
+        plan_length = len(epoch_plan(len(train), cfg.batch_size, cfg.seed, 0, self.dist.rank, self.dist.world_size))
+        per_epoch = steps_per_epoch(plan_length, cfg.accumulation_steps)
+        self.scheduler = build_scheduler(
+            self.optimizer, cfg.epochs * per_epoch, cfg.warmup_ratio, cfg.schedule, cfg.min_lr_ratio
+        )
+        self.state = _Loop()
+        resumed_from = self._resume() if resume else None
+        if resumed_from is None:
+            self._seed()
+        for callback in self.callbacks:
+            callback.on_train_start(self)
+        bar = ProgressBar(self.progress and self.dist.is_main)
+        try:
+            while not self.state.finished:
+                self._train_epoch(train, val, per_epoch, bar)
+        finally:
+            bar.close()
+        state = self.state
+        result = FitResult(state.history, state.best, state.best_epoch, state.stopped_early, resumed_from)
+        if cfg.restore_best and state.best_epoch is not None:
+            self._restore_best()
+        if self.run is not None and self.dist.is_main:
+            write_history(self.run, state.history)
+            write_loss_curve(self.run, state.history)
+        for callback in self.callbacks:
+            callback.on_train_end(self, result)
+        return result
+
+    def _train_epoch(self, train: Any, val: Any, per_epoch: int, bar: ProgressBar) -> None:
+        import torch
+
+        cfg, state, info = self.config, self.state, self.dist
+        epoch_no = state.epoch + 1
+        plan = epoch_plan(len(train), cfg.batch_size, cfg.seed, state.epoch, info.rank, info.world_size)
+        todo = list(windows(plan, cfg.accumulation_steps, state.step_in_epoch))
+        batches = [micro.indices for window in todo for micro in window]
+        data = iter(loader(train, batches, cfg.num_workers, cfg.seed * 100_003 + state.epoch, self._pin))
+        bar.start_epoch(epoch_no, cfg.epochs, per_epoch, state.step_in_epoch)
+        started = time.perf_counter()
+        self.wrapped.train()
+        for window in todo:
+            window_total = sum(micro.global_size for micro in window)
+            window_loss = torch.zeros((), dtype=torch.float64, device=self.device)
+            local_count = 0
+            for i, micro in enumerate(window):
+                batch = to_device(next(data), self.device)
+                share = len(micro.indices)
+                with self._grad_sync(i == len(window) - 1):
+                    with self._autocast():
+                        outputs = self.wrapped(batch["x"], mask=batch.get("mask"))
+                        loss = self.loss_fn(outputs, batch)
+                    for callback in self.callbacks:
+                        loss = callback.on_batch_loss(self, batch, loss)
+                    # each micro-batch loss is a mean over its samples: weight it by its share of the
+                    # window (times world size, since DDP averages over ranks) so the step sees the window mean
+                    self.scaler.scale(loss * (share * info.world_size / window_total)).backward()
+                window_loss += loss.detach().double() * share
+                local_count += share
+            grad_norm = self._optimizer_step()
+            loss_sum, count = dist_.all_reduce_sum([window_loss.item(), float(local_count)], info, self.device)
+            state.global_step += 1
+            state.step_in_epoch += 1
+            state.loss_sum += loss_sum
+            state.loss_count += count
+            lr = self.optimizer.param_groups[0]["lr"]
+            logs = {"loss": loss_sum / count, "lr": lr, "grad_norm": grad_norm}
+            for callback in self.callbacks:
+                callback.on_step_end(self, state.global_step, logs)
+            bar.step(logs["loss"], lr)
+            every = cfg.checkpoint_every_steps
+            if every and state.global_step % every == 0 and state.step_in_epoch < per_epoch:
+                self._checkpoint()
+        self._end_epoch(val, epoch_no, time.perf_counter() - started, bar)
+
+    @property
+    def _pin(self) -> bool:
+        return self.device.type == "cuda"
+
+    def _optimizer_step(self) -> float:
+        import torch
+
+        if self.scaler.is_enabled():
+            self.scaler.unscale_(self.optimizer)
+        grad_norm = float("nan")
+        if self.config.grad_clip:
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            grad_norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return grad_norm
+
+    def _end_epoch(self, val: Any, epoch_no: int, seconds: float, bar: ProgressBar) -> None:
+        cfg, state = self.config, self.state
+        row: dict[str, Any] = {
+            "epoch": epoch_no,
+            "step": state.global_step,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "train_loss": state.loss_sum / max(state.loss_count, 1.0),
+            "epoch_seconds": round(seconds, 4),
+        }
+        if val is not None:
+            row.update({f"val_{key}": value for key, value in self.evaluate(val).items()})
+        stop = False
+        try:
+            for callback in self.callbacks:
+                callback.on_epoch_end(self, epoch_no, row)
+        except StopTraining:
+            stop = True
+        stop = self._track_best(row, has_val=val is not None) or stop
+        state.history.append(row)
+        state.epoch += 1
+        state.step_in_epoch = 0
+        state.loss_sum = state.loss_count = 0.0
+        state.finished = stop or state.epoch >= cfg.epochs
+        bar.end_epoch(row)
+        if self.run is not None and self.dist.is_main:
+            write_history(self.run, state.history)
+        self._checkpoint()
+
+    def _track_best(self, row: dict[str, Any], has_val: bool) -> bool:
+        """Update the best value of the monitored metric; True when patience has run out."""
+        cfg, state = self.config, self.state
+        if cfg.monitor not in row:
+            if not has_val and cfg.monitor.startswith("val_"):
+                return False
+            raise ConfigError(f"trainer.monitor: {cfg.monitor!r} is not among the epoch metrics ({', '.join(row)})")
+        value = float(row[cfg.monitor])
+        improved = state.best is None or (value < state.best if cfg.mode == "min" else value > state.best)
+        if improved:
+            state.best, state.best_epoch, state.bad_epochs = value, row["epoch"], 0
+            if cfg.restore_best:
+                self._save_best()
+            return False
+        state.bad_epochs += 1
+        patience = cfg.early_stopping_patience
+        state.stopped_early = bool(patience) and state.bad_epochs >= patience
+        return state.stopped_early
+
+    # ---- evaluate / predict --------------------------------------------------------------------------
+
+    def evaluate(self, data: Any) -> dict[str, float]:
+        """Mean loss over ``data`` plus metrics (accuracy for classification heads, then ``metrics_fn``)."""
+        outputs, targets, loss = self._forward_all(data, with_loss=True)
+        metrics = {"loss": loss} if loss is not None else {}
+        metrics.update(default_metrics(self.head, outputs, targets))
+        if self.metrics_fn is not None:
+            for key, value in self.metrics_fn(outputs, targets).items():
+                metrics[key] = float(value)
+        return metrics
+
+    def predict(self, data: Any) -> torch.Tensor:
+        """Raw model outputs for every sample of ``data``, concatenated in dataset order (float32, CPU)."""
+        outputs, _, _ = self._forward_all(data, with_loss=False)
+        return outputs
+
+    def _forward_all(self, data: Any, with_loss: bool) -> tuple[Any, Any, float | None]:
+        """Run the model over ``data`` in order; every rank sees all of it (evaluation is not sharded)."""
+        import torch
+
+        dataset = as_dataset(data, "data")
+        size = self.config.eval_batch_size or self.config.batch_size
+        was_training = self.model.training
+        self.model.eval()
+        outputs, targets, loss_sum, count = [], [], 0.0, 0
+        try:
+            with torch.no_grad():
+                for raw in loader(dataset, sequential_batches(len(dataset), size), self.config.num_workers, 0, self._pin):
+                    batch = to_device(raw, self.device)
+                    with self._autocast():
+                        out = self.model(batch["x"], mask=batch.get("mask"))
+                        if with_loss and "y" in batch:
+                            loss_sum += float(self.loss_fn(out, batch)) * len(batch["x"])
+                            count += len(batch["x"])
+                    outputs.append(out.float().cpu())
+                    if "y" in batch:
+                        targets.append(batch["y"].cpu())
+        finally:
+            self.model.train(was_training)
+        target = torch.cat(targets) if len(targets) == len(outputs) else None
+        return torch.cat(outputs), target, (loss_sum / count if count else None)
+
+    # ---- checkpoints ---------------------------------------------------------------------------------
+
+    def _model_state(self) -> dict[str, Any]:
+        """Full model state dict (collective under FSDP; only rank 0 gets the tensors there)."""
+        if self._fsdp:
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+            return get_model_state_dict(self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        return {key: value.detach().clone() for key, value in self.model.state_dict().items()}
+
+    def _load_model_state(self, state: dict[str, Any]) -> None:
+        if self._fsdp:
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+            options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
+            set_model_state_dict(self.model, state if self.dist.is_main else {}, options=options)
+        else:
+            self.model.load_state_dict(state)
+
+    def _optimizer_state(self) -> dict[str, Any]:
+        if self._fsdp:
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+            options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+            return get_optimizer_state_dict(self.model, self.optimizer, options=options)
+        return self.optimizer.state_dict()
+
+    def _load_optimizer_state(self, state: dict[str, Any]) -> None:
+        if self._fsdp:
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+            options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
+            set_optimizer_state_dict(self.model, self.optimizer, state if self.dist.is_main else {}, options=options)
+        else:
+            self.optimizer.load_state_dict(state)
+
+    def _checkpoint(self) -> None:
+        """Write ``checkpoints/step-N.safetensors`` (rank 0) with everything a bit-exact resume needs."""
+        directory = self.checkpoint_dir
+        if directory is None:
+            return
+        model_state, optimizer_state = self._model_state(), self._optimizer_state()
+        rng = dist_.gather_tensors(ckpt.capture_rng(), self.dist, self.device)
+        if self.dist.is_main:
+            payload = {
+                "model": model_state,
+                "optimizer": optimizer_state,
+                "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "rng": {str(rank): states for rank, states in enumerate(rng)},
+                "loop": dataclasses.asdict(self.state),
+                "world_size": self.dist.world_size,
+                "config": self.config.to_dict(),
+            }
+            ckpt.save_checkpoint(ckpt.checkpoint_path(directory, self.state.global_step), payload)
+            ckpt.prune_checkpoints(directory, self.config.keep_checkpoints)
+        dist_.barrier(self.dist)
+
+    def _resume(self) -> str | None:
+        """Load the newest checkpoint of the run folder; None when there is none yet (fresh start)."""
+        directory = self.checkpoint_dir
+        if directory is None:
+            raise ConfigError("fit(resume=True): needs Trainer(run=RunFolder(...)) holding the checkpoints")
+        path = ckpt.latest_checkpoint(directory)
+        if path is None:
+            log.info("no checkpoint in %s: starting from scratch", directory)
+            return None
+        payload = ckpt.load_checkpoint(path)
+        for key in _POSITION_KEYS:
+            if payload["config"][key] != getattr(self.config, key):
+                raise ConfigError(
+                    f"fit(resume=True): {path} was written with trainer.{key}={payload['config'][key]!r}, "
+                    f"now {getattr(self.config, key)!r}"
+                )
+        self._load_model_state(payload["model"])
+        self._load_optimizer_state(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.scaler.load_state_dict(payload["scaler"])
+        self.state = _Loop(**payload["loop"])
+        if payload["world_size"] == self.dist.world_size:
+            ckpt.restore_rng(payload["rng"][str(self.dist.rank)])
+        else:
+            log.warning("%s: saved with %d ranks, resuming with %d: RNG streams are reseeded",
+                        path, payload["world_size"], self.dist.world_size)
+            self._seed()
+        log.info("resumed from %s (epoch %d, step %d)", path, self.state.epoch + 1, self.state.global_step)
+        return str(path)
+
+    def _save_best(self) -> None:
+        weights = self._model_state()
+        if self.checkpoint_dir is None:
+            self._best_weights = weights
+        elif self.dist.is_main:
+            ckpt.save_checkpoint(self.checkpoint_dir / BEST_FILE, {"model": weights, "epoch": self.state.best_epoch})
+
+    def _restore_best(self) -> None:
+        """Load the weights of the best epoch back into the model."""
+        if self.checkpoint_dir is None:
+            weights = self._best_weights
+        else:
+            dist_.barrier(self.dist)
+            path = self.checkpoint_dir / BEST_FILE
+            weights = ckpt.load_checkpoint(path)["model"] if (self.dist.is_main or not self._fsdp) else {}
+        if weights is not None:
+            self._load_model_state(weights)
