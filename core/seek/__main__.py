@@ -1,0 +1,5 @@
+"""``python -m seek`` runs the command line."""
+
+from seek.cli import main
+
+main()

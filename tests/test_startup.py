@@ -1,0 +1,29 @@
+"""Start-up cost: the light commands must not import the heavy libraries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ["torch", "polars", "lightgbm", "pydicom", "SimpleITK", "onnxruntime", "sklearn", "pandas"]
+
+PROBE = """
+import json, sys
+from seek.cli import main
+try:
+    main({args!r})
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["plugins", "list"], ["apps", "list"]])
+def test_light_commands_import_no_heavy_library(args):
+    done = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True,
+                          text=True, timeout=120)
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert loaded == [], f"seek {' '.join(args)} imported {loaded}"
