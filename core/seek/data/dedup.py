@@ -1,0 +1,191 @@
+"""Exact duplicates (key columns or whole rows) and near-duplicate texts (MinHash + LSH, vectorised numpy)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from seek.data.steps import REASON, ROW
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+
+class ExactDuplicates:
+    """Remove every repeat of a row (or of its ``subset`` columns) after the first, naming the row it repeats."""
+
+    def __init__(self, subset: Sequence[str] | None = None, name: str | None = None) -> None:
+        self.subset = list(subset) if subset else None
+        self.name = name or ("exact_duplicates" if not self.subset else f"exact_duplicates:{','.join(self.subset)}")
+        self.checks = f"identical {'rows' if not self.subset else 'values of ' + ', '.join(self.subset)}"
+
+    def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Mark rows whose key already appeared in an earlier row."""
+        import polars as pl
+
+        keys = self.subset or [c for c in frame.collect_schema().names() if not c.startswith("__seek")]
+        first = pl.col(ROW).min().over(keys, mapping_strategy="group_to_rows")
+        reason = pl.when(pl.col(ROW) != first).then(pl.format("duplicate of row {}", first))
+        return frame.with_columns(reason.otherwise(None).alias(REASON))
+
+
+def normalise_for_dedup_expr(column: str) -> pl.Expr:
+    """Lower-case, drop punctuation and spaces: what near-duplicate detection compares (works for CJK too)."""
+    import polars as pl
+
+    return pl.col(column).fill_null("").str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """A fast, well-mixed 64-bit hash of each element (wrapping uint64 arithmetic)."""
+    import numpy as np
+
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def minhash_signatures(texts: Sequence[str] | pl.Series, num_perm: int = 64, shingle: int = 3, seed: int = 0) -> np.ndarray:
+    """MinHash signatures (n_texts x num_perm, uint32) of character ``shingle``-grams, with no per-text Python loop.
+
+    Each permutation is a multiply-shift hash of the shingle's 64-bit hash; texts shorter than
+    ``shingle`` are one shingle of their own; empty texts get an all-max signature.
+    """
+    import numpy as np
+    import polars as pl
+
+    series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
+    series = series.fill_null("")
+    lengths = series.str.len_chars().to_numpy().astype(np.int64)
+    n = len(lengths)
+    signatures = np.empty((n, num_perm), dtype=np.uint32)
+    if n == 0:
+        return signatures
+    # Every text padded with shingle-1 zeros, so a window never mixes two texts.
+    joined = (series + "\x00" * (shingle - 1)).str.join("").item()
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    codes = np.concatenate((codes, np.zeros(shingle, dtype=np.uint64)))
+    offsets = np.concatenate(([0], np.cumsum(lengths + shingle - 1)[:-1]))
+    windows = np.maximum(lengths - shingle + 1, 1)
+    rng = np.random.default_rng(seed)
+    mult = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    add = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    shift = np.uint64(32)
+    # Chunks of about 2**18 shingles keep the working arrays in cache: ~2x faster than one big pass.
+    ends = np.searchsorted(np.cumsum(windows), np.arange(1, int(windows.sum()) // 2**18 + 2) * 2**18, side="right")
+    lo = 0
+    for hi in np.unique(np.clip(np.append(ends, n), 1, n)):
+        w = windows[lo:hi]
+        seg = np.cumsum(w) - w
+        starts = np.repeat(offsets[lo:hi], w) + (np.arange(int(w.sum())) - np.repeat(seg, w))
+        hashed = np.zeros(len(starts), dtype=np.uint64)
+        for j in range(shingle):
+            hashed = _splitmix64(hashed ^ codes[starts + j])
+        for p in range(num_perm):
+            signatures[lo:hi, p] = np.minimum.reduceat((hashed * mult[p] + add[p]) >> shift, seg)
+        lo = hi
+    signatures[lengths == 0] = np.iinfo(np.uint32).max
+    return signatures
+
+
+def lsh_bands(num_perm: int, threshold: float) -> tuple[int, int]:
+    """Choose (bands, rows) with bands*rows == num_perm whose S-curve midpoint sits a little below ``threshold``."""
+    best = (num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        if num_perm % rows:
+            continue
+        bands = num_perm // rows
+        midpoint = (1 / bands) ** (1 / rows)
+        # A lower midpoint finds more candidate pairs (all verified afterwards): favour recall.
+        if midpoint <= 0.85 * threshold:
+            best = (bands, rows)
+    return best
+
+
+def near_duplicate_groups(
+    signatures: np.ndarray, threshold: float = 0.8, bands: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each text: the index of the first text of its near-duplicate cluster, and the estimated Jaccard to it.
+
+    LSH buckets propose candidates (each bucket member paired with the bucket's first member); a pair is
+    kept when the fraction of equal MinHash values reaches ``threshold``; clusters are connected components.
+    """
+    import numpy as np
+    import polars as pl
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n, num_perm = signatures.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if bands is None:
+        bands, rows = lsh_bands(num_perm, threshold)
+    else:
+        rows = num_perm // bands
+    empty = (signatures == np.iinfo(np.uint32).max).all(axis=1)
+    left: list[np.ndarray] = []
+    right: list[np.ndarray] = []
+    ids = np.arange(n)
+    for band in range(bands):
+        block = signatures[:, band * rows : (band + 1) * rows]
+        key = np.zeros(n, dtype=np.uint64)
+        for column in range(rows):
+            key = _splitmix64(key ^ block[:, column].astype(np.uint64))
+        frame = pl.DataFrame({"key": key, "id": ids}).filter(pl.Series(~empty))
+        firsts = frame.with_columns(pl.col("id").min().over("key").alias("first")).filter(pl.col("id") != pl.col("first"))
+        left.append(firsts["first"].to_numpy())
+        right.append(firsts["id"].to_numpy())
+    a = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
+    b = np.concatenate(right) if right else np.zeros(0, dtype=np.int64)
+    if len(a):
+        pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+        a, b = pairs[:, 0], pairs[:, 1]
+        similarity = (signatures[a] == signatures[b]).mean(axis=1)
+        keep = similarity >= threshold
+        a, b = a[keep], b[keep]
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    first_of_label = np.full(labels.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first_of_label, labels, ids)
+    group = first_of_label[labels]
+    jaccard = (signatures == signatures[group]).mean(axis=1)
+    return group, jaccard
+
+
+class NearDuplicates:
+    """Remove texts whose normalised character shingles have estimated Jaccard >= ``threshold`` to an earlier text."""
+
+    def __init__(
+        self,
+        column: str = "text",
+        threshold: float = 0.8,
+        num_perm: int = 64,
+        shingle: int = 3,
+        bands: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        if not 0 < threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        self.column, self.threshold, self.num_perm, self.shingle = column, threshold, num_perm, shingle
+        self.bands, self.seed = bands, seed
+        self.name = f"near_duplicates:{column}"
+        self.checks = (
+            f"texts in {column!r} whose {shingle}-character shingles reach Jaccard {threshold} "
+            f"(MinHash, {num_perm} permutations) with an earlier text"
+        )
+
+    def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Compute signatures for the column and mark every text after the first of its cluster."""
+        import numpy as np
+        import polars as pl
+
+        data = frame.collect()
+        normalised = data.select(normalise_for_dedup_expr(self.column)).to_series()
+        signatures = minhash_signatures(normalised, self.num_perm, self.shingle, self.seed)
+        group, jaccard = near_duplicate_groups(signatures, self.threshold, self.bands)
+        rows = data[ROW].to_numpy()
+        duplicate = group != np.arange(len(group))
+        info = pl.DataFrame({"first": rows[group], "jaccard": np.round(jaccard, 2), "dup": duplicate})
+        reason = pl.when(pl.col("dup")).then(pl.format("near-duplicate of row {} (jaccard {})", "first", "jaccard"))
+        return pl.concat([data, info.select(reason.otherwise(None).alias(REASON))], how="horizontal").lazy()

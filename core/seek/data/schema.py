@@ -1,0 +1,238 @@
+"""Tabular schema validation: types, ranges, required fields, timestamps parseable and not in the future."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from seek.data.steps import CHANGED, REASON, Pipeline
+from seek.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+FieldType = Literal["int", "float", "str", "bool", "datetime", "date", "category"]
+_TYPES = ("int", "float", "str", "bool", "datetime", "date", "category")
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column: its type and the checks its values must pass.
+
+    ``required`` means the column must exist and every value must be present; ``min``/``max`` bound
+    numbers, dates and string lengths (for ``str``); ``allowed`` lists permitted values; ``pattern`` is a
+    regex the whole string must match; ``not_future`` rejects timestamps after ``now``; ``format`` is a
+    strftime format for datetimes (inferred when None); ``allow_nan`` lets float NaN through.
+    """
+
+    name: str
+    dtype: FieldType = "str"
+    required: bool = False
+    min: float | int | dt.datetime | dt.date | None = None
+    max: float | int | dt.datetime | dt.date | None = None
+    allowed: Sequence[Any] | None = None
+    pattern: str | None = None
+    not_future: bool = False
+    format: str | None = None
+    allow_nan: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.dtype not in _TYPES:
+            raise ConfigError(f"field {self.name!r}: unknown type {self.dtype!r} (one of {', '.join(_TYPES)})")
+        if self.not_future and self.dtype not in ("datetime", "date"):
+            raise ConfigError(f"field {self.name!r}: not_future only applies to datetime/date fields")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named cross-field rule: ``expr`` is a polars boolean expression, true where a row is consistent.
+
+    Rows where the expression is null (a field it needs is missing) are not counted against the rule.
+    With ``reject=True`` validation also removes the rows breaking it.
+    """
+
+    name: str
+    expr: Any
+    description: str = ""
+    reject: bool = False
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The fields of a table, its cross-field rules, and what to do with columns it does not name."""
+
+    fields: Sequence[Field]
+    rules: Sequence[Rule] = ()
+    extra: Literal["keep", "drop"] = "keep"
+    name: str = "schema"
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ConfigError(f"schema {self.name!r}: field names repeated: {repeated}")
+
+    def field(self, name: str) -> Field:
+        """The field called ``name``."""
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def timestamp_fields(self) -> list[str]:
+        """Names of the datetime/date fields (used by the quality report for currentness)."""
+        return [f.name for f in self.fields if f.dtype in ("datetime", "date")]
+
+
+def apply_mapping(frame: pl.DataFrame | pl.LazyFrame, mapping: Mapping[str, str], source: str = "data") -> Any:
+    """Rename source columns to schema names: ``{"timestamp": "TX_DATETIME"}`` renames TX_DATETIME -> timestamp."""
+    import polars as pl
+
+    columns = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    missing = [(target, src) for target, src in mapping.items() if src not in columns]
+    if missing:
+        target, src = missing[0]
+        raise DataError(f"{source}: column {src!r} (mapped to {target!r}) not found; columns are {columns}")
+    clashes = [t for t, s in mapping.items() if t in columns and t != s and t not in mapping.values()]
+    if clashes:
+        raise DataError(f"{source}: mapping target {clashes[0]!r} already exists as a column")
+    return frame.rename({src: target for target, src in mapping.items() if src != target})
+
+
+class SchemaStep:
+    """Pipeline step: cast each field to its type and remove rows failing a type, range or required check."""
+
+    def __init__(self, schema: Schema, now: dt.datetime | None = None, source: str = "data") -> None:
+        self.schema = schema
+        self.name = "schema" if schema.name == "schema" else f"schema:{schema.name}"
+        self.checks = "types, ranges, allowed values, required fields, timestamps parseable and not in the future"
+        self.now = now
+        self.source = source
+
+    def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Cast fields and set the reason of the first failing check per row."""
+        import polars as pl
+
+        columns = frame.collect_schema()
+        now = self.now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        missing_required = [f.name for f in self.schema.fields if f.required and f.name not in columns]
+        if missing_required:
+            raise DataError(
+                f"{self.source}: required column {missing_required[0]!r} is missing; columns are {list(columns)}"
+            )
+        casts: list[pl.Expr] = []
+        reasons: list[pl.Expr] = []
+        changed: list[pl.Expr] = []
+        for spec in self.schema.fields:
+            raw = pl.col(spec.name) if spec.name in columns else pl.lit(None, dtype=pl.String)
+            raw_dtype = columns.get(spec.name, pl.String)
+            value = _cast(raw, raw_dtype, spec)
+            tmp = f"__cast_{spec.name}"
+            casts.append(value.alias(tmp))
+            reasons.extend(_checks(spec, pl.col(tmp), raw, now))
+            changed.append(pl.col(tmp).cast(pl.String) != raw.cast(pl.String))
+        for rule in self.schema.rules:
+            if rule.reject:
+                reasons.append(pl.when(~rule.expr.fill_null(True)).then(pl.lit(f"rule {rule.name}: {rule.description}")))
+        marked = frame.with_columns(casts).with_columns(
+            (pl.coalesce(reasons) if reasons else pl.lit(None, dtype=pl.String)).alias(REASON),
+            pl.any_horizontal(changed).fill_null(True).alias(CHANGED) if changed else pl.lit(False).alias(CHANGED),
+        )
+        names = [f.name for f in self.schema.fields]
+        marked = marked.with_columns([pl.col(f"__cast_{n}").alias(n) for n in names]).drop([f"__cast_{n}" for n in names])
+        if self.schema.extra == "drop":
+            marked = marked.select([c for c in marked.collect_schema().names() if c in names or c.startswith("__seek")])
+        return marked
+
+
+def _cast(raw: pl.Expr, raw_dtype: Any, spec: Field) -> pl.Expr:
+    import polars as pl
+
+    text = raw_dtype == pl.String
+    if spec.dtype == "int":
+        return (raw.str.strip_chars() if text else raw).cast(pl.Int64, strict=False)
+    if spec.dtype == "float":
+        return (raw.str.strip_chars() if text else raw).cast(pl.Float64, strict=False)
+    if spec.dtype == "bool":
+        if raw_dtype == pl.Boolean:
+            return raw
+        lowered = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
+        return pl.when(lowered.is_in(_TRUE)).then(True).when(lowered.is_in(_FALSE)).then(False).otherwise(None)
+    if spec.dtype == "datetime":
+        if isinstance(raw_dtype, pl.Datetime):
+            return raw.dt.replace_time_zone(None) if raw_dtype.time_zone is None else _utc_naive(raw)
+        if raw_dtype == pl.Date:
+            return raw.cast(pl.Datetime("us"))
+        parsed = raw.cast(pl.String).str.strip_chars().str.to_datetime(
+            spec.format, strict=False, time_unit="us", time_zone="UTC"
+        )
+        return parsed.dt.replace_time_zone(None)
+    if spec.dtype == "date":
+        if raw_dtype == pl.Date:
+            return raw
+        if isinstance(raw_dtype, pl.Datetime):
+            return raw.dt.date()
+        return raw.cast(pl.String).str.strip_chars().str.to_date(spec.format, strict=False)
+    if spec.dtype == "category":
+        return raw.cast(pl.String)
+    return raw.cast(pl.String)
+
+
+def _utc_naive(raw: pl.Expr) -> pl.Expr:
+    return raw.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+
+
+def _checks(spec: Field, value: pl.Expr, raw: pl.Expr, now: dt.datetime) -> list[pl.Expr]:
+    """One ``when(fail).then(reason)`` expression per check, in the order they are reported."""
+    import polars as pl
+
+    name = spec.name
+    raw_text = raw.cast(pl.String)
+    present = raw.is_not_null() & (raw_text.str.strip_chars() != "")
+    out: list[pl.Expr] = []
+    if spec.required:
+        out.append(pl.when(~present.fill_null(False)).then(pl.lit(f"{name}: required value is missing")))
+    word = {"int": "an integer", "float": "a number", "bool": "a boolean", "datetime": "a timestamp", "date": "a date"}
+    if spec.dtype in word:
+        unparsed = present & value.is_null()
+        out.append(pl.when(unparsed).then(pl.format(f"{name}: {{}} is not {word[spec.dtype]}", raw_text)))
+    if spec.dtype == "float" and not spec.allow_nan:
+        out.append(pl.when(value.is_nan()).then(pl.lit(f"{name}: NaN")))
+    length = value.str.len_chars() if spec.dtype == "str" else value
+    unit = " characters" if spec.dtype == "str" else ""
+    if spec.min is not None:
+        out.append(pl.when(length < spec.min).then(pl.format(f"{name}: {{}} below the minimum {spec.min}{unit}", raw_text)))
+    if spec.max is not None:
+        out.append(pl.when(length > spec.max).then(pl.format(f"{name}: {{}} above the maximum {spec.max}{unit}", raw_text)))
+    if spec.allowed is not None:
+        allowed = list(spec.allowed)
+        shown = ", ".join(map(str, allowed[:8])) + (", ..." if len(allowed) > 8 else "")
+        out.append(
+            pl.when(value.is_not_null() & ~value.is_in(allowed)).then(pl.format(f"{name}: {{}} not one of {shown}", raw_text))
+        )
+    if spec.pattern is not None:
+        out.append(
+            pl.when(~value.cast(pl.String).str.contains(f"^(?:{spec.pattern})$"))
+            .then(pl.format(f"{name}: {{}} does not match {spec.pattern}", raw_text))
+        )
+    if spec.not_future:
+        limit = now.date() if spec.dtype == "date" else now
+        out.append(pl.when(value > pl.lit(limit)).then(pl.format(f"{name}: {{}} is in the future", raw_text)))
+    return out
+
+
+def validate(
+    frame: pl.DataFrame | pl.LazyFrame,
+    schema: Schema,
+    source: str = "data",
+    now: dt.datetime | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (valid rows cast to the schema's types, rejected rows with ``row``, ``step``, ``reason``)."""
+    result = Pipeline([SchemaStep(schema, now=now, source=source)]).run(frame)
+    return result.kept, result.rejected
