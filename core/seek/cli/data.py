@@ -1,0 +1,157 @@
+"""``seek data``: check a file's quality and clean it (cleaned + rejected parquet and a quality report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from seek.cli import SeekGroup
+
+
+@dataclass
+class DataSpec:
+    """What an App declares about its raw data (every attribute is optional on the App)."""
+
+    schema: Any = None
+    rules: list[Any] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    text_columns: list[str] = field(default_factory=list)
+    key: list[str] = field(default_factory=list)
+    label: str | None = None
+    steps: list[Any] = field(default_factory=list)
+
+
+def _declared(app: Any, name: str, default: Any) -> Any:
+    value = getattr(app, name, None)
+    if callable(value):
+        value = value()
+    return default if value is None else value
+
+
+def app_data_spec(app_name: str | None) -> DataSpec:
+    """Look the app up through the plugin manager and read its optional data declarations.
+
+    An App may define (as attributes or zero-argument methods): ``data_schema`` -> Schema,
+    ``data_rules`` -> list[Rule], ``data_mapping`` -> {schema column: file column},
+    ``data_text_columns`` -> list[str], ``data_key`` -> list[str], ``data_label`` -> str,
+    ``data_steps`` -> list of extra pipeline Steps.
+    """
+    if not app_name:
+        return DataSpec()
+    from seek.cli import current_manager
+
+    app = current_manager().app(app_name)
+    return DataSpec(
+        schema=_declared(app, "data_schema", None),
+        rules=list(_declared(app, "data_rules", [])),
+        mapping=dict(_declared(app, "data_mapping", {})),
+        text_columns=list(_declared(app, "data_text_columns", [])),
+        key=list(_declared(app, "data_key", [])),
+        label=_declared(app, "data_label", None),
+        steps=list(_declared(app, "data_steps", [])),
+    )
+
+
+def _load(path: str, spec: DataSpec) -> Any:
+    from seek.data.frames import read_frame
+    from seek.data.schema import apply_mapping
+
+    # With a schema, CSV columns stay text so bad values become rejected rows rather than a file error.
+    frame = read_frame(path, as_text=spec.schema is not None)
+    if spec.mapping:
+        frame = apply_mapping(frame, spec.mapping, source=path)
+    return frame
+
+
+def _print_report(report: Any) -> None:
+    from seek.cli.output import console, table
+
+    rows = []
+    for d in report.dimensions:
+        score = "n/a" if d.score is None else f"{d.score:.4f}"
+        verdict = "-" if d.score is None or d.threshold is None else ("pass" if d.passed else "FAIL")
+        rows.append((d.name, score, "-" if d.threshold is None else d.threshold, verdict))
+    out = console()
+    out.print(table(f"Data quality: {report.source} ({report.rows} rows)", ["dimension", "score", "threshold", "result"], rows))
+    for line in report.failures():
+        out.print(f"threshold failed: {line}")
+
+
+@click.group("data", cls=SeekGroup)
+def command() -> None:
+    """Check and clean raw data files (CSV, parquet, JSON lines)."""
+
+
+@command.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--schema", "app_name", metavar="APP", help="Validate against the schema and rules APP declares.")
+@click.option("--label", help="Label column: estimates label noise (accuracy).")
+@click.option("--timestamp", help="Timestamp column for currentness (default: the schema's first timestamp).")
+@click.option("--key", multiple=True, help="Key column(s) for uniqueness (default: whole rows).")
+@click.option("--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a threshold, e.g. completeness=0.99.")
+@click.option("--out", type=click.Path(file_okay=False), help="Also write quality.json, quality.md and missingness.png here.")
+def check(file: str, app_name: str | None, label: str | None, timestamp: str | None, key: tuple[str, ...],
+          thresholds: tuple[str, ...], out: str | None) -> None:
+    """Report the quality of FILE; exit 1 if a threshold fails."""
+    from seek.data.quality import Thresholds, quality_report
+
+    spec = app_data_spec(app_name)
+    frame = _load(file, spec)
+    report = quality_report(
+        frame, schema=spec.schema, rules=spec.rules, key=list(key) or spec.key or None, label=label or spec.label,
+        timestamp=timestamp, thresholds=Thresholds.parse(thresholds), source=file,
+    )
+    if out:
+        report.save(out)
+    _print_report(report)
+    if not report.passed:
+        raise click.exceptions.Exit(1)
+
+
+@command.command("clean")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the outputs.")
+@click.option("--app", "app_name", metavar="APP", help="Use the schema, rules and steps APP declares.")
+@click.option("--text", "text_columns", multiple=True, help="Text column(s) to filter and near-deduplicate.")
+@click.option("--key", multiple=True, help="Key column(s) for exact duplicates (default: whole rows).")
+@click.option("--near-threshold", default=0.8, show_default=True, type=click.FloatRange(0.01, 1.0),
+              help="Jaccard threshold for near-duplicate texts.")
+@click.option("--languages", default="zh,en", show_default=True, help="Languages whose scripts text may use.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a quality threshold.")
+def clean(file: str, out_dir: str, app_name: str | None, text_columns: tuple[str, ...], key: tuple[str, ...],
+          near_threshold: float, languages: str, thresholds: tuple[str, ...]) -> None:
+    """Clean FILE into OUT/cleaned.parquet, OUT/rejected.parquet and a quality report."""
+    from seek.data.dedup import ExactDuplicates, NearDuplicates
+    from seek.data.quality import Thresholds, quality_report
+    from seek.data.schema import SchemaStep
+    from seek.data.steps import Pipeline
+    from seek.data.text import text_steps
+    from seek.io import atomic_path, atomic_write_json
+
+    spec = app_data_spec(app_name)
+    frame = _load(file, spec)
+    steps: list[Any] = []
+    if spec.schema is not None:
+        steps.append(SchemaStep(spec.schema, source=file))
+    steps.append(ExactDuplicates(list(key) or spec.key or None))
+    for column in dict.fromkeys([*spec.text_columns, *text_columns]):
+        if column not in frame.columns:
+            raise click.BadParameter(f"column {column!r} not in {file}; columns are {frame.columns}", param_hint="--text")
+        steps += text_steps(column, languages=[s.strip() for s in languages.split(",") if s.strip()])
+        steps.append(NearDuplicates(column, threshold=near_threshold))
+    steps += spec.steps
+    result = Pipeline(steps).run(frame)
+    out = Path(out_dir)
+    for name, part in (("cleaned.parquet", result.kept), ("rejected.parquet", result.rejected)):
+        with atomic_path(out / name) as tmp:
+            part.write_parquet(tmp)
+    atomic_write_json(out / "counts.json", result.counts())
+    report = quality_report(result.kept, schema=spec.schema, rules=spec.rules, key=list(key) or spec.key or None,
+                            label=spec.label, thresholds=Thresholds.parse(thresholds), pipeline=result, source=file)
+    report.save(out)
+    click.echo(f"{result.rows_in} rows: {result.kept.height} kept, {result.rejected.height} rejected -> {out}")
+    for step in result.steps:
+        click.echo(f"  {step.name}: {step.rejected} rejected, {step.changed} changed")
