@@ -48,9 +48,10 @@ class HierarchicalAttention(nn.Module):
     """Local attention inside fixed-size segments plus global attention across segment summaries.
 
     Cost is O(L * segment_size) for the local part and O((L / segment_size)^2) for the global part,
-    so it grows about linearly with length L. Returns three views of the sequence, one per scale:
-    token (local attention), segment (the segment's globally-attended summary) and sequence
-    (the whole sequence pooled), each (B, L, D), for the multi-scale fusion to combine.
+    so it grows about linearly with length L. Returns three views of the sequence, one per scale,
+    for the multi-scale fusion to combine: token (B, L, D) from local attention, segment (B, L/S, D)
+    the globally-attended segment summaries, and sequence (B, D) the whole sequence pooled. The
+    coarse ones stay un-broadcast so no (B, L, D) copy of them is ever stored.
     """
 
     def __init__(self, hidden_size: int, num_heads: int, segment_size: int, dropout: float) -> None:
@@ -62,7 +63,7 @@ class HierarchicalAttention(nn.Module):
         self.sequence = nn.Linear(hidden_size, hidden_size)
 
     def forward(self, x: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-        """Return (token, segment, sequence) branches for ``x`` (B, L, D), L a multiple of segment_size."""
+        """Return the (token, segment, sequence) branches of ``x`` (B, L, D), L a multiple of segment_size."""
         b, length, d = x.shape
         s = self.segment_size
         n = length // s
@@ -73,13 +74,11 @@ class HierarchicalAttention(nn.Module):
 
         summaries = self.summary(masked_mean(xs, vs, dim=1)).view(b, n, d)
         seg_valid = None if vs is None else vs.any(dim=1).view(b, n)
-        glob = self.global_(summaries, seg_valid)
-        segment = glob.unsqueeze(2).expand(b, n, s, d).reshape(b, length, d)
+        segment = self.global_(summaries, seg_valid)
 
         # Weight segments by their number of real tokens so this equals a token-level masked mean.
         counts = None if vs is None else vs.sum(dim=1).view(b, n)
-        pooled = self.sequence(masked_mean(glob, counts, dim=1))
-        sequence = pooled.unsqueeze(1).expand(b, length, d)
+        sequence = self.sequence(masked_mean(segment, counts, dim=1))
         return token, segment, sequence
 
 

@@ -18,7 +18,7 @@ class SeekBlock(nn.Module):
         d = config.hidden_size
         self.norm1 = nn.LayerNorm(d, eps=config.layer_norm_eps)
         self.attn = HierarchicalAttention(d, config.num_heads, config.segment_size, config.dropout)
-        self.fusion = MultiScaleFusion(d, num_branches=3)
+        self.fusion = MultiScaleFusion(d)
         self.norm2 = nn.LayerNorm(d, eps=config.layer_norm_eps)
         self.ffn = FeedForward(d, config.ffn_size, config.dropout)
         self.drop = nn.Dropout(config.dropout)
