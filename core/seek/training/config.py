@@ -12,7 +12,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("cosine", "linear", "constant")
 OPTIMIZERS = ("adamw", "sgd")
 DISTRIBUTED = ("ddp", "fsdp")
-COMPRESSIONS = (None, "bf16", "powersgd")
+COMPRESSIONS = (None, "bf16", "fp16", "powersgd")
 
 
 @dataclass

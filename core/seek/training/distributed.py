@@ -86,6 +86,8 @@ def wrap_model(
     """Wrap ``model`` for data-parallel training (DDP with an optional compression hook, or FSDP2)."""
     if not info.enabled:
         return model
+    if compression == "bf16" and device.type != "cuda":
+        raise ConfigError("trainer.grad_compression='bf16': torch's bf16 hook needs NCCL on CUDA; use 'fp16' on CPU/gloo")
     if strategy == "fsdp":
         return _fully_shard(model)
     from torch.nn.parallel import DistributedDataParallel
@@ -94,6 +96,8 @@ def wrap_model(
     if compression is not None:
         state, hook = compression_hook(compression, powersgd_rank)
         ddp.register_comm_hook(state, hook)
+        # kept for callers that read the hook's counters (PowerSGD counts elements before/after compression)
+        ddp.seek_comm_hook_state = state
     return ddp
 
 
@@ -117,6 +121,8 @@ def compression_hook(name: str, powersgd_rank: int) -> tuple[Any, Any]:
 
     if name == "bf16":
         return None, default_hooks.bf16_compress_hook
+    if name == "fp16":
+        return None, default_hooks.fp16_compress_hook
     if name == "powersgd":
         # start compressing from the 2nd step (default 1000 would make short runs plain all-reduce)
         state = powerSGD_hook.PowerSGDState(
@@ -129,7 +135,7 @@ def compression_hook(name: str, powersgd_rank: int) -> tuple[Any, Any]:
 def gradient_bytes_per_step(model: torch.nn.Module, compression: str | None, powersgd_rank: int = 4) -> int:
     """Bytes each rank contributes to gradient all-reduce per optimiser step, from parameter shapes.
 
-    fp32 all-reduce sends 4 bytes per element; the bf16 hook 2; PowerSGD sends the P (n x r) and
+    fp32 all-reduce sends 4 bytes per element; the bf16 and fp16 hooks 2; PowerSGD sends the P (n x r) and
     Q (m x r) factors in fp32 for each matrix it compresses and plain fp32 for the rest (vectors and
     matrices where ``n*m <= 2 * (n+m)*r``, PowerSGD's default ``min_compression_rate``).
     """
@@ -140,7 +146,7 @@ def gradient_bytes_per_step(model: torch.nn.Module, compression: str | None, pow
         numel = param.numel()
         if compression is None:
             total += 4 * numel
-        elif compression == "bf16":
+        elif compression in ("bf16", "fp16"):
             total += 2 * numel
         elif compression == "powersgd":
             if param.dim() < 2:
