@@ -1,0 +1,252 @@
+"""Fraud models: LightGBM on window features, a Seek transformer over each card's last K payments, fusion."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    import polars as pl
+    import torch
+
+#: Per-payment inputs of the sequence model: (feature, transform, value when missing).
+STEP_SPEC: tuple[tuple[str, str, float], ...] = (
+    ("amount", "log1p", 0.0),
+    ("cust_amount_ratio_30d", "log1p", 1.0),
+    ("cust_amount_ratio_1d", "log1p", 1.0),
+    ("cust_secs_since_prev", "log1p", 3.0e6),
+    ("hour", "sin", 0.0),
+    ("hour", "cos", 0.0),
+    ("is_weekend", "id", 0.0),
+    ("is_night", "id", 0.0),
+    ("cust_count_1d", "log1p", 0.0),
+    ("cust_distinct_terminals_1d", "log1p", 0.0),
+    ("term_risk_7d", "id", 0.0),
+    ("term_risk_30d", "id", 0.0),
+    ("term_count_1d", "log1p", 0.0),
+    ("device_new_for_customer", "id", 0.0),
+    ("device_n_customers", "log1p", 0.0),
+    ("geo_speed_kmh", "log1p", 0.0),
+    ("geo_km_from_usual", "log1p", 0.0),
+    ("session_n_events", "log1p", 0.0),
+    ("session_seconds", "log1p", 0.0),
+    ("session_login_fail", "id", 0.0),
+    ("session_password_reset", "id", 0.0),
+    ("session_account_change", "id", 0.0),
+    ("session_views", "log1p", 0.0),
+)
+#: Channels added to each position when a sequence is assembled: is-current flag, log age in seconds.
+EXTRA_CHANNELS = 2
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# -- LightGBM ---------------------------------------------------------------------------------------
+
+def positive_weight(y: np.ndarray, imbalance: str) -> float:
+    """scale_pos_weight for LightGBM: 1 (none), sqrt(neg/pos) or neg/pos (balanced)."""
+    pos = max(int(y.sum()), 1)
+    ratio = (y.size - pos) / pos
+    return {"none": 1.0, "sqrt": math.sqrt(ratio), "balanced": ratio}[imbalance]
+
+
+def train_lgbm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, names: list[str],
+               params: Mapping[str, Any], num_rounds: int, early_stopping: int, imbalance: str) -> lgb.Booster:
+    """Train with early stopping on the validation period (monitoring average precision)."""
+    import lightgbm as lgb
+
+    full = {"objective": "binary", "metric": "average_precision", "verbose": -1, **params,
+            "scale_pos_weight": positive_weight(y_train, imbalance)}
+    train = lgb.Dataset(x_train, y_train, feature_name=names, free_raw_data=True)
+    val = lgb.Dataset(x_val, y_val, reference=train)
+    return lgb.train(full, train, num_boost_round=num_rounds, valid_sets=[val],
+                     callbacks=[lgb.early_stopping(early_stopping, verbose=False)])
+
+
+def lgbm_scores(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
+    """Fraud probability, with the scale_pos_weight shift removed so it is comparable with other models."""
+    raw = booster.predict(x, raw_score=True, num_iteration=booster.best_iteration or None)
+    spw = float(booster.params.get("scale_pos_weight", 1.0))
+    return _sigmoid(raw - math.log(spw))
+
+
+def reasons(booster: lgb.Booster, x: np.ndarray, names: list[str], k: int = 3) -> list[list[dict[str, Any]]]:
+    """Top-k features pushing each row towards fraud, from LightGBM's per-row SHAP values (pred_contrib)."""
+    contrib = booster.predict(x, pred_contrib=True, num_iteration=booster.best_iteration or None)[:, :-1]
+    top = np.argsort(-contrib, axis=1)[:, :k]
+    out = []
+    for row, idx in enumerate(top):
+        out.append([
+            {"feature": names[j], "value": None if np.isnan(x[row, j]) else float(x[row, j]),
+             "contribution": round(float(contrib[row, j]), 4)}
+            for j in idx if contrib[row, j] > 0
+        ])
+    return out
+
+
+# -- sequence model ---------------------------------------------------------------------------------
+
+def step_names(features: list[str]) -> list[str]:
+    """Names of the per-payment inputs available for a feature set."""
+    return [f"{t}({f})" for f, t, _ in STEP_SPEC if f in features]
+
+
+def step_vectors(columns: Mapping[str, np.ndarray], features: list[str]) -> np.ndarray:
+    """Raw per-payment input matrix (n, d) from feature columns; the same code serves offline and online."""
+    cols = []
+    for name, transform, fill in STEP_SPEC:
+        if name not in features:
+            continue
+        v = np.asarray(columns[name], dtype=np.float64)
+        v = np.where(np.isnan(v), fill, v)
+        if transform == "log1p":
+            v = np.log1p(np.maximum(v, 0.0))
+        elif transform == "sin":
+            v = np.sin(2 * np.pi * v / 24)
+        elif transform == "cos":
+            v = np.cos(2 * np.pi * v / 24)
+        cols.append(v)
+    return np.stack(cols, axis=1)
+
+
+@dataclass
+class StepScaler:
+    """Standardisation of per-payment inputs, fitted on the training period."""
+
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+
+    @classmethod
+    def fit(cls, steps: np.ndarray) -> StepScaler:
+        """Fit mean and std per column."""
+        return cls(steps.mean(axis=0).tolist(), np.maximum(steps.std(axis=0), 1e-6).tolist())
+
+    def __call__(self, steps: np.ndarray) -> np.ndarray:
+        return np.clip((steps - np.asarray(self.mean)) / np.asarray(self.std), -6, 6).astype(np.float32)
+
+
+def sequence_index(customers: np.ndarray, seconds: np.ndarray, k: int) -> np.ndarray:
+    """For rows in (timestamp, id) order: indices of each row's card's k-1 strictly earlier rows and itself.
+
+    Returns (n, k) int64, the row itself last, -1 where the card has fewer earlier payments. Earlier
+    rows sharing the row's timestamp are left out (the same-timestamp rule of the features).
+    """
+    order = np.lexsort((np.arange(customers.size), seconds, customers))
+    cust_sorted, sec_sorted = customers[order], seconds[order]
+    n = order.size
+    pos = np.arange(n)
+    new_card = np.r_[True, cust_sorted[1:] != cust_sorted[:-1]]
+    new_tie = new_card | np.r_[True, sec_sorted[1:] != sec_sorted[:-1]]
+    card_start = np.maximum.accumulate(np.where(new_card, pos, 0))
+    tie_start = np.maximum.accumulate(np.where(new_tie, pos, 0))
+    idx_sorted = np.full((n, k), -1, dtype=np.int64)
+    idx_sorted[:, k - 1] = pos
+    for j in range(1, k):
+        prev = tie_start - j
+        idx_sorted[:, k - 1 - j] = np.where(prev >= card_start, prev, -1)
+    mapped = np.where(idx_sorted >= 0, order[np.maximum(idx_sorted, 0)], -1)
+    out = np.empty_like(mapped)
+    out[order] = mapped
+    return out
+
+
+def assemble(scaled: np.ndarray, seconds: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Model input (n, k, d + 2) and mask (n, k) from scaled step vectors and a sequence index."""
+    mask = index >= 0
+    safe = np.maximum(index, 0)
+    x = scaled[safe]
+    age = (seconds[index[:, -1]][:, None] - seconds[safe]).astype(np.float64)
+    is_current = np.zeros(index.shape, dtype=np.float32)
+    is_current[:, -1] = 1.0
+    extra = np.stack([is_current, (np.log1p(np.maximum(age, 0)) / 10).astype(np.float32)], axis=2)
+    x = np.concatenate([x, extra], axis=2) * mask[:, :, None]
+    return x.astype(np.float32), mask
+
+
+def build_sequence_model(input_dim: int, preset: str, k: int, dropout: float = 0.1) -> torch.nn.Module:
+    """A SeekTransformer (dense adapter, classification head) over k payments."""
+    from seek.models import SeekConfig, SeekTransformer
+
+    cfg = SeekConfig.preset(preset, input_type="dense", input_dim=input_dim, head="classification", num_outputs=2,
+                            max_len=k, segment_size=min(k, 8), dropout=dropout)
+    return SeekTransformer(cfg)
+
+
+def train_sequence(x_train: np.ndarray, m_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+                   m_val: np.ndarray, y_val: np.ndarray, preset: str, epochs: int, batch_size: int, lr: float,
+                   seed: int, run: Any = None, progress: bool = False) -> torch.nn.Module:
+    """Train the sequence model with the core Trainer, keeping the epoch with the best validation loss."""
+    import torch
+    from seek.training import Trainer, TrainerConfig
+
+    torch.manual_seed(seed)
+    model = build_sequence_model(x_train.shape[2], preset, x_train.shape[1])
+    tc = TrainerConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.01, warmup_ratio=0.05,
+                       early_stopping_patience=2, monitor="val_loss", mode="min", seed=seed)
+
+    def data(x: np.ndarray, m: np.ndarray, y: np.ndarray) -> dict[str, torch.Tensor]:
+        return {"x": torch.from_numpy(x), "mask": torch.from_numpy(m), "y": torch.from_numpy(y.astype(np.int64))}
+
+    trainer = Trainer(model, tc, run=run, device="cpu", progress=progress)
+    trainer.fit(data(x_train, m_train, y_train), data(x_val, m_val, y_val))
+    model.eval()
+    return model
+
+
+def sequence_logits(model: torch.nn.Module, x: np.ndarray, mask: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """Fraud logit (class 1 minus class 0) for each sequence."""
+    import torch
+
+    out = []
+    model.eval()
+    with torch.inference_mode():
+        for i in range(0, x.shape[0], batch):
+            logits = model(torch.from_numpy(x[i : i + batch]), torch.from_numpy(mask[i : i + batch]))
+            out.append((logits[:, 1] - logits[:, 0]).double().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+# -- fusion -----------------------------------------------------------------------------------------
+
+@dataclass
+class Fusion:
+    """How the two scores become one: ``weighted`` (w * lgbm + (1 - w) * seq) or ``stacking`` (logistic)."""
+
+    mode: str = "weighted"
+    weight: float = 1.0
+    coef: list[float] = field(default_factory=lambda: [1.0, 0.0])
+    intercept: float = 0.0
+    seq_logit_shift: float = 0.0
+
+    def __call__(self, p_lgbm: np.ndarray, p_seq: np.ndarray | None) -> np.ndarray:
+        if p_seq is None:
+            return p_lgbm
+        if self.mode == "weighted":
+            return self.weight * p_lgbm + (1 - self.weight) * p_seq
+        z = np.stack([_logit(p_lgbm), _logit(p_seq)], axis=1) @ np.asarray(self.coef) + self.intercept
+        return _sigmoid(z)
+
+    @classmethod
+    def fit(cls, mode: str, y_val: np.ndarray, p_lgbm: np.ndarray, p_seq: np.ndarray, shift: float) -> Fusion:
+        """Choose the weight (grid of 0.05 steps, best validation average precision) or fit the stacker."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import average_precision_score
+
+        if mode == "stacking":
+            lr = LogisticRegression(C=1.0, max_iter=1000).fit(np.stack([_logit(p_lgbm), _logit(p_seq)], 1), y_val)
+            return cls("stacking", coef=lr.coef_[0].tolist(), intercept=float(lr.intercept_[0]), seq_logit_shift=shift)
+        grid = np.round(np.linspace(0, 1, 21), 2)
+        ap = [average_precision_score(y_val, w * p_lgbm + (1 - w) * p_seq) for w in grid]
+        return cls("weighted", weight=float(grid[int(np.argmax(ap))]), seq_logit_shift=shift)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))

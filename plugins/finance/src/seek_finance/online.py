@@ -1,0 +1,239 @@
+"""Online feature state: per card, terminal and device, updated one transaction at a time.
+
+It computes exactly the features of :mod:`seek_finance.features` (same windows, same time rule: only
+events with a timestamp strictly before the transaction's, labels only once ``label_delay`` has passed)
+without recomputing history, so that one payment is scored in well under a millisecond of feature work.
+Transactions are expected in (timestamp, transaction_id) order, as a payment stream delivers them.
+
+The state lives in memory (plain dicts and deques). A shared store for several serving replicas
+(e.g. Redis) would hold the same per-entity records; it is not implemented here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from seek_finance.features import (
+    EARTH_RADIUS_KM,
+    MIN_GAP_HOURS,
+    NIGHT_HOURS,
+    SESSION_COUNTS,
+    FeatureConfig,
+    feature_names,
+    window_seconds,
+)
+
+_US = 1_000_000
+_EPOCH = datetime(1970, 1, 1)
+
+
+def to_micros(value: Any) -> int:
+    """Microseconds since the epoch (naive UTC) from a datetime, an ISO string or a number of seconds."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        delta = value - _EPOCH
+        return (delta.days * 86400 + delta.seconds) * _US + delta.microseconds
+    if isinstance(value, str):
+        return to_micros(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    return int(round(float(value) * _US))
+
+
+def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dlat, dlon = math.radians(lat2 - lat1), math.radians(lon2 - lon1)
+    a = math.sin(dlat / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(math.sqrt(a), 1.0))
+
+
+@dataclass
+class _Card:
+    events: deque = field(default_factory=deque)  # (ts, amount, terminal, device, lat, lon)
+    evicted: tuple | None = None  # the newest event pushed out of the window (for "previous transaction")
+    steps: deque = field(default_factory=lambda: deque(maxlen=64))  # (ts, step vector) for the sequence model
+
+
+@dataclass
+class _Terminal:
+    events: deque = field(default_factory=deque)  # [ts, label] (label may be set later)
+
+
+@dataclass
+class _Device:
+    events: deque = field(default_factory=deque)  # ts
+    first_seen: dict = field(default_factory=dict)  # customer -> first ts on this device
+
+
+class OnlineState:
+    """In-memory per-entity state; ``features(tx)`` then ``observe(tx)`` for each arriving transaction."""
+
+    def __init__(self, cfg: FeatureConfig | None = None, columns: list[str] | tuple[str, ...] = ()) -> None:
+        self.cfg = cfg or FeatureConfig()
+        self.names = feature_names(list(columns), self.cfg)
+        has = set(self.names)
+        self.has_device = "device_new_for_customer" in has
+        self.has_geo = "geo_km_from_prev" in has
+        self.has_session = "session_n_events" in has
+        self.has_labels = any(n.startswith("term_risk_") for n in has)
+        self.has_mcc = "mcc" in has
+        w = lambda ws: [(x, window_seconds(x) * _US) for x in ws]  # noqa: E731
+        self.cust_w, self.dist_w = w(self.cfg.customer_windows), w(self.cfg.distinct_windows)
+        self.term_w, self.risk_w = w(self.cfg.terminal_windows), w(self.cfg.risk_windows)
+        self.dev_w = w(self.cfg.device_windows)
+        self.delay = window_seconds(self.cfg.label_delay) * _US
+        self.usual = 30 * 86400 * _US
+        self.cust_keep = max([v for _, v in self.cust_w + self.dist_w] + [self.usual])
+        self.term_keep = max([v for _, v in self.term_w] + [v + self.delay for _, v in self.risk_w])
+        self.dev_keep = max([v for _, v in self.dev_w], default=0)
+        self.cards: dict[Any, _Card] = {}
+        self.terminals: dict[Any, _Terminal] = {}
+        self.devices: dict[Any, _Device] = {}
+        self.by_id: dict[Any, list] = {}  # transaction id -> terminal entry, for labels arriving later
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def features(self, tx: Mapping[str, Any]) -> dict[str, float | None]:
+        """The feature values of ``tx`` from the state (the state is not changed)."""
+        t = to_micros(tx["timestamp"])
+        out: dict[str, float | None] = {"amount": float(tx["amount"])}
+        when = _EPOCH + timedelta(microseconds=t)
+        hour = when.hour
+        out["hour"] = hour
+        out["is_weekend"] = int(when.isoweekday() >= 6)
+        out["is_night"] = int(hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1])
+        if self.has_mcc:
+            out["mcc"] = _as_int(tx.get("merchant_category"))
+        self._card_features(tx, t, out)
+        self._terminal_features(tx, t, out)
+        if self.has_device:
+            self._device_features(tx, t, out)
+        if self.has_session:
+            events = tx.get("session_events") or ""
+            out["session_n_events"] = events.count("|") + 1 if events else 0
+            seconds = tx.get("session_seconds")
+            out["session_seconds"] = None if seconds is None else float(seconds)
+            for name, kinds in SESSION_COUNTS.items():
+                out[f"session_{name}"] = sum(events.count(k) for k in kinds)
+        return {name: out.get(name) for name in self.names}
+
+    def _card_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
+        card = self.cards.get(tx["customer_id"])
+        events = [e for e in card.events if e[0] < t] if card else []
+        amount = float(tx["amount"])
+        for name, span in self.cust_w:
+            inside = [e[1] for e in events if e[0] >= t - span]
+            n = len(inside)
+            total = math.fsum(inside) if inside else 0.0
+            out[f"cust_count_{name}"] = n
+            out[f"cust_sum_{name}"] = total
+            out[f"cust_mean_{name}"] = total / n if n else None
+            out[f"cust_max_{name}"] = max(inside) if inside else None
+        for name in self.cfg.ratio_windows:
+            mean = out[f"cust_mean_{name}"]
+            out[f"cust_amount_ratio_{name}"] = amount / mean if mean is not None and mean > 0 else None
+        for name, span in self.dist_w:
+            inside = [e for e in events if e[0] >= t - span]
+            out[f"cust_distinct_terminals_{name}"] = len({e[2] for e in inside})
+            if self.has_device:
+                out[f"cust_distinct_devices_{name}"] = len({e[3] for e in inside if e[3] is not None})
+        prev = events[-1] if events else (card.evicted if card and card.evicted and card.evicted[0] < t else None)
+        out["cust_secs_since_prev"] = (t - prev[0]) / 1e6 if prev else None
+        if self.has_geo:
+            lat, lon = float(tx["ip_lat"]), float(tx["ip_lon"])
+            if prev is not None:
+                km = _haversine(prev[4], prev[5], lat, lon)
+                out["geo_km_from_prev"] = km
+                out["geo_speed_kmh"] = km / max((t - prev[0]) / 3.6e9, MIN_GAP_HOURS)
+            else:
+                out["geo_km_from_prev"] = out["geo_speed_kmh"] = None
+            recent = [e for e in events if e[0] >= t - self.usual]
+            if recent:
+                out["geo_km_from_usual"] = _haversine(math.fsum(e[4] for e in recent) / len(recent),
+                                                      math.fsum(e[5] for e in recent) / len(recent), lat, lon)
+            else:
+                out["geo_km_from_usual"] = None
+
+    def _terminal_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
+        term = self.terminals.get(tx["terminal_id"])
+        events = list(term.events) if term else []
+        for name, span in self.term_w:
+            out[f"term_count_{name}"] = sum(1 for e in events if t - span <= e[0] < t)
+        if self.has_labels:
+            end = t - self.delay
+            for name, span in self.risk_w:
+                known = [e[1] or 0 for e in events if end - span <= e[0] < end]
+                out[f"term_known_count_{name}"] = len(known)
+                out[f"term_risk_{name}"] = sum(known) / len(known) if known else 0.0
+
+    def _device_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
+        dev = self.devices.get(tx.get("device_id"))
+        first = dev.first_seen.get(tx["customer_id"]) if dev else None
+        out["device_new_for_customer"] = int(first is None or first >= t)
+        out["device_n_customers"] = sum(1 for ts in dev.first_seen.values() if ts < t) if dev else 0
+        for name, span in self.dev_w:
+            out[f"device_count_{name}"] = sum(1 for ts in dev.events if t - span <= ts < t) if dev else 0
+
+    def previous_steps(self, customer: Any, t: int, k: int) -> list[tuple[int, Any]]:
+        """The card's last ``k`` (timestamp, step vector) strictly before ``t``, oldest first."""
+        card = self.cards.get(customer)
+        if card is None:
+            return []
+        earlier = [s for s in card.steps if s[0] < t]
+        return earlier[-k:] if k > 0 else []
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def observe(self, tx: Mapping[str, Any], step: Any = None) -> None:
+        """Add a transaction (with its label if known, and its sequence-model step vector if any)."""
+        t = to_micros(tx["timestamp"])
+        device = tx.get("device_id") if self.has_device else None
+        card = self.cards.setdefault(tx["customer_id"], _Card())
+        lat = float(tx["ip_lat"]) if self.has_geo else 0.0
+        lon = float(tx["ip_lon"]) if self.has_geo else 0.0
+        card.events.append((t, float(tx["amount"]), tx["terminal_id"], device, lat, lon))
+        while card.events and card.events[0][0] < t - self.cust_keep:
+            card.evicted = card.events.popleft()
+        if step is not None:
+            card.steps.append((t, step))
+        term = self.terminals.setdefault(tx["terminal_id"], _Terminal())
+        entry = [t, _as_int(tx.get("is_fraud")), tx.get("transaction_id")]
+        term.events.append(entry)
+        if entry[2] is not None:
+            self.by_id[entry[2]] = entry
+        while term.events and term.events[0][0] < t - self.term_keep:
+            old = term.events.popleft()
+            self.by_id.pop(old[2], None)
+        if self.has_device:
+            dev = self.devices.setdefault(device, _Device())
+            dev.first_seen.setdefault(tx["customer_id"], t)
+            dev.events.append(t)
+            while dev.events and dev.events[0] < t - self.dev_keep:
+                dev.events.popleft()
+
+    def set_label(self, transaction_id: Any, label: int) -> bool:
+        """Record a label that arrived after the transaction; False if it already left the window."""
+        entry = self.by_id.get(transaction_id)
+        if entry is None:
+            return False
+        entry[1] = int(label)
+        return True
+
+    def process(self, tx: Mapping[str, Any]) -> dict[str, float | None]:
+        """Features of ``tx``, then add it to the state."""
+        values = self.features(tx)
+        self.observe(tx)
+        return values
+
+
+def _as_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
