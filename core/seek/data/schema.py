@@ -188,6 +188,13 @@ def _utc_naive(raw: pl.Expr) -> pl.Expr:
     return raw.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
 
 
+def _say(prefix: str, value: pl.Expr, suffix: str = "") -> pl.Expr:
+    """``prefix + value + suffix`` (literal text: braces in patterns must not act as format fields)."""
+    import polars as pl
+
+    return pl.concat_str([pl.lit(prefix), value, pl.lit(suffix)])
+
+
 def _checks(spec: Field, value: pl.Expr, raw: pl.Expr, now: dt.datetime) -> list[pl.Expr]:
     """One ``when(fail).then(reason)`` expression per check, in the order they are reported."""
     import polars as pl
@@ -201,29 +208,29 @@ def _checks(spec: Field, value: pl.Expr, raw: pl.Expr, now: dt.datetime) -> list
     word = {"int": "an integer", "float": "a number", "bool": "a boolean", "datetime": "a timestamp", "date": "a date"}
     if spec.dtype in word:
         unparsed = present & value.is_null()
-        out.append(pl.when(unparsed).then(pl.format(f"{name}: {{}} is not {word[spec.dtype]}", raw_text)))
+        out.append(pl.when(unparsed).then(_say(f"{name}: ", raw_text, f" is not {word[spec.dtype]}")))
     if spec.dtype == "float" and not spec.allow_nan:
         out.append(pl.when(value.is_nan()).then(pl.lit(f"{name}: NaN")))
     length = value.str.len_chars() if spec.dtype == "str" else value
     unit = " characters" if spec.dtype == "str" else ""
     if spec.min is not None:
-        out.append(pl.when(length < spec.min).then(pl.format(f"{name}: {{}} below the minimum {spec.min}{unit}", raw_text)))
+        out.append(pl.when(length < spec.min).then(_say(f"{name}: ", raw_text, f" below the minimum {spec.min}{unit}")))
     if spec.max is not None:
-        out.append(pl.when(length > spec.max).then(pl.format(f"{name}: {{}} above the maximum {spec.max}{unit}", raw_text)))
+        out.append(pl.when(length > spec.max).then(_say(f"{name}: ", raw_text, f" above the maximum {spec.max}{unit}")))
     if spec.allowed is not None:
         allowed = list(spec.allowed)
         shown = ", ".join(map(str, allowed[:8])) + (", ..." if len(allowed) > 8 else "")
         out.append(
-            pl.when(value.is_not_null() & ~value.is_in(allowed)).then(pl.format(f"{name}: {{}} not one of {shown}", raw_text))
+            pl.when(value.is_not_null() & ~value.is_in(allowed)).then(_say(f"{name}: ", raw_text, f" not one of {shown}"))
         )
     if spec.pattern is not None:
         out.append(
             pl.when(~value.cast(pl.String).str.contains(f"^(?:{spec.pattern})$"))
-            .then(pl.format(f"{name}: {{}} does not match {spec.pattern}", raw_text))
+            .then(_say(f"{name}: ", raw_text, f" does not match {spec.pattern}"))
         )
     if spec.not_future:
         limit = now.date() if spec.dtype == "date" else now
-        out.append(pl.when(value > pl.lit(limit)).then(pl.format(f"{name}: {{}} is in the future", raw_text)))
+        out.append(pl.when(value > pl.lit(limit)).then(_say(f"{name}: ", raw_text, " is in the future")))
     return out
 
 
