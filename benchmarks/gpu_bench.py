@@ -1,0 +1,265 @@
+"""GPU figures for the trainer, in one invocation per machine.
+
+(a) step time (forward + backward + AdamW step, through seek.training.Trainer) of the ``small`` and
+    ``large`` (1024 hidden / 16 heads) Seek presets at sequence 2048, fp32 against bf16 autocast, on GPU 0;
+(b) DDP throughput (samples/s, per-GPU batch fixed) on 1, 2, 4 ... GPUs with nccl, each launched with
+    torchrun, and scaling efficiency = throughput_k / (k * throughput_1), with no hook, the bf16 hook
+    and PowerSGD; the gradient bytes each rank sends per step are computed from the parameter shapes.
+
+    PYTHONPATH=core python benchmarks/gpu_bench.py --out gpu_bench.json          # on the GPU machine
+    PYTHONPATH=core python benchmarks/gpu_bench.py --smoke --out /tmp/smoke.json  # CPU, tiny, gloo, 2 procs
+
+Needs torch and pydantic (seek.models' config); seek's other dependencies are not imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+CORE = Path(__file__).resolve().parents[1] / "core"
+
+
+def _import_seek() -> None:
+    """Make ``seek.models`` and ``seek.training`` importable on a machine that has only torch and pydantic."""
+    sys.path.insert(0, str(CORE))
+    try:
+        import seek  # noqa: F401
+    except ImportError:
+        # seek/__init__ pulls in pluggy and the App contract; the trainer and the model need neither
+        package = types.ModuleType("seek")
+        package.__path__ = [str(CORE / "seek")]
+        sys.modules["seek"] = package
+
+
+_import_seek()
+
+import torch  # noqa: E402
+
+from seek.models import SeekConfig, SeekTransformer  # noqa: E402
+from seek.training import Callback, Trainer, TrainerConfig, gradient_bytes_per_step  # noqa: E402
+
+VOCAB = 32_000
+# NVLink multicast stays off on shared GPU hosts (it can take the host's GPUs down); kept for every launch.
+NO_MULTICAST = {"NCCL_NVLS_ENABLE": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1", "NVSHMEM_DISABLE_NVLS": "1"}
+
+
+def sig(value: float) -> float:
+    """``value`` rounded to 3 significant digits."""
+    return float(f"{value:.3g}")
+
+
+class StepTimer(Callback):
+    """Wall-clock time at the end of every optimiser step (after a device sync)."""
+
+    def __init__(self) -> None:
+        self.stamps: list[float] = []
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize(trainer.device)
+        self.stamps.append(time.perf_counter())
+
+    def step_seconds(self, warmup: int) -> float:
+        """Median step time once ``warmup`` steps are done."""
+        gaps = [b - a for a, b in zip(self.stamps[warmup:], self.stamps[warmup + 1 :], strict=False)]
+        return statistics.median(gaps)
+
+
+def build_model(preset: str, seq: int) -> SeekTransformer:
+    """A token-input classification Seek model of ``preset`` for sequences of ``seq``."""
+    torch.manual_seed(0)
+    config = SeekConfig.preset(preset, input_type="tokens", vocab_size=VOCAB, head="classification",
+                               num_outputs=2, max_len=max(seq, 64))
+    return SeekTransformer(config)
+
+
+def token_data(samples: int, seq: int) -> dict[str, torch.Tensor]:
+    """Random token sequences with random binary labels."""
+    generator = torch.Generator().manual_seed(1)
+    return {"x": torch.randint(0, VOCAB, (samples, seq), generator=generator),
+            "y": torch.randint(0, 2, (samples,), generator=generator)}
+
+
+def time_steps(model: SeekTransformer, precision: str, device: str, batch: int, seq: int, warmup: int,
+               steps: int, hook: str | None = None) -> float:
+    """Median seconds per optimiser step of one epoch of ``warmup + steps + 1`` steps through the Trainer.
+
+    ``batch`` is per process; under torchrun the global batch is ``batch * WORLD_SIZE``.
+    """
+    timer = StepTimer()
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    config = TrainerConfig(epochs=1, batch_size=batch * world, precision=precision, warmup_ratio=0.0,
+                           early_stopping_patience=None, grad_clip=1.0, grad_compression=hook)
+    trainer = Trainer(model, config, callbacks=[timer], device=device, progress=False)
+    trainer.fit(token_data(batch * world * (warmup + steps + 1), seq))
+    return timer.step_seconds(warmup)
+
+
+def precision_table(args: argparse.Namespace, device: str) -> list[dict[str, Any]]:
+    """(a) fp32 against bf16 autocast, per preset."""
+    rows = []
+    for preset in args.presets:
+        row: dict[str, Any] = {"preset": preset, "seq": args.seq, "batch": args.batch}
+        for precision in ("fp32", "bf16"):
+            model = build_model(preset, args.seq)
+            row["params_m"] = round(model.num_parameters() / 1e6, 1)
+            flops = 3 * model.flops(args.seq, args.batch)  # forward + backward (about twice the forward)
+            if device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            seconds = time_steps(model, precision, device, args.batch, args.seq, args.warmup, args.steps)
+            row[f"{precision}_ms"] = sig(1000 * seconds)
+            row[f"{precision}_tflops"] = sig(flops / seconds / 1e12)
+            if device.startswith("cuda"):
+                row[f"{precision}_peak_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+            del model
+            if device.startswith("cuda"):
+                torch.cuda.empty_cache()
+            print(f"  {preset} {precision}: {row[f'{precision}_ms']} ms/step", flush=True)
+        row["speedup"] = sig(row["fp32_ms"] / row["bf16_ms"])
+        rows.append(row)
+    return rows
+
+
+def launch(k: int, hook: str | None, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one DDP measurement under torchrun with ``k`` processes and return rank 0's result."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "result.json"
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CORE), os.environ.get("PYTHONPATH", "")]),
+               "SEEK_BENCH_HOOK": hook or "", **NO_MULTICAST}
+        if args.smoke:
+            env["OMP_NUM_THREADS"] = "1"  # torchrun does this for k > 1 only; keep k = 1 comparable on a CPU
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(k),
+                   __file__, "--worker", str(result), "--ddp-preset", args.ddp_preset, "--seq", str(args.ddp_seq),
+                   "--batch", str(args.ddp_batch), "--warmup", str(args.warmup), "--steps", str(args.steps)]
+        if args.smoke:
+            command.append("--smoke")
+        started = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=args.launch_timeout)
+        if done.returncode != 0:
+            raise SystemExit(f"torchrun with {k} processes and hook {hook} failed:\n{done.stdout[-4000:]}\n"
+                             f"{done.stderr[-4000:]}")
+        measured = json.loads(result.read_text())
+        measured["launch_s"] = round(time.perf_counter() - started, 1)
+        return measured
+
+
+def worker(result: Path, args: argparse.Namespace) -> None:
+    """Inside torchrun: time DDP steps of ``--batch`` per rank at ``--seq``; rank 0 writes the result."""
+    device = "cpu" if args.smoke else "cuda"
+    precision = "fp32" if args.smoke else "bf16"
+    model = build_model(args.ddp_preset, args.seq)
+    hook = os.environ.get("SEEK_BENCH_HOOK") or None
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    seconds = time_steps(model, precision, device, args.batch, args.seq, args.warmup, args.steps, hook)
+    if int(os.environ.get("RANK", "0")) == 0:
+        result.write_text(json.dumps({
+            "gpus": world, "hook": hook or "none", "step_ms": sig(1000 * seconds),
+            "samples_per_s": sig(world * args.batch / seconds),
+            "grad_mb_per_step": round(gradient_bytes_per_step(model, hook, 4) / 2**20, 2) if world > 1 else 0.0,
+        }))
+
+
+def ddp_table(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """(b) throughput on 1, 2, 4 ... GPUs, with and without compression hooks."""
+    available = 2 if args.smoke else torch.cuda.device_count()
+    counts = [k for k in (1, 2, 4, 8) if k <= available]
+    hooks = [None, "fp16", "powersgd"] if args.smoke else [None, "bf16", "powersgd"]
+    rows = []
+    base = None
+    for k in counts:
+        for hook in hooks if k > 1 else [None]:
+            row = launch(k, hook, args)
+            base = base or row["samples_per_s"]
+            row["efficiency"] = round(row["samples_per_s"] / (k * base), 3)
+            rows.append(row)
+            print(f"  {k} x {hook or 'no hook'}: {row['samples_per_s']} samples/s", flush=True)
+    return rows
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The two tables as Markdown."""
+    lines = [f"GPU bench, {report['date']}, {report['machine']}", "",
+             "| preset | params (M) | seq | batch | fp32 ms/step | bf16 ms/step | bf16 speed-up | fp32 TFLOP/s | "
+             "bf16 TFLOP/s |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in report["precision"]:
+        lines.append(f"| {r['preset']} | {r['params_m']} | {r['seq']} | {r['batch']} | {r['fp32_ms']} | {r['bf16_ms']} "
+                     f"| {r['speedup']}x | {r['fp32_tflops']} | {r['bf16_tflops']} |")
+    lines += ["", f"DDP ({report['ddp_preset']} preset, seq {report['ddp_seq']}, {report['ddp_batch']} per GPU, "
+              f"{report['ddp_precision']}):", "",
+              "| GPUs | hook | samples/s | step ms | scaling efficiency | gradient MB sent per rank per step |",
+              "|---|---|---|---|---|---|"]
+    for r in report["ddp"]:
+        lines.append(f"| {r['gpus']} | {r['hook']} | {r['samples_per_s']} | {r['step_ms']} | {r['efficiency']:.1%} "
+                     f"| {r['grad_mb_per_step']} |")
+    return "\n".join(lines)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Command-line options; --smoke shrinks every size to run on a CPU."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    parser.add_argument("--smoke", action="store_true", help="CPU, tiny sizes, gloo, 2 processes")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--presets", nargs="+", default=["small", "large"])
+    parser.add_argument("--seq", type=int, default=2048)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--ddp-preset", default="base")
+    parser.add_argument("--ddp-seq", type=int, default=2048)
+    parser.add_argument("--ddp-batch", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--launch-timeout", type=int, default=240)
+    args = parser.parse_args(argv)
+    if args.smoke and args.worker is None:
+        args.presets, args.seq, args.batch = ["tiny"], 64, 4
+        args.ddp_preset, args.ddp_seq, args.ddp_batch = "tiny", 64, 4
+        args.warmup, args.steps = 1, 3
+    return args
+
+
+def main(argv: list[str]) -> None:
+    """Run (a) and (b), print the Markdown tables and write the JSON report."""
+    args = parse(argv)
+    if args.worker is not None:
+        worker(args.worker, args)
+        return
+    if not args.smoke and not torch.cuda.is_available():
+        raise SystemExit("gpu_bench: no CUDA device (use --smoke to check the script on a CPU)")
+    os.environ.update(NO_MULTICAST)
+    if args.smoke:
+        torch.set_num_threads(1)
+    started = time.perf_counter()
+    device = "cpu" if args.smoke else "cuda:0"
+    machine = f"{platform.node()}, " + (
+        f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU")
+    print(f"(a) step time, {device}", flush=True)
+    precision = precision_table(args, device)
+    print("(b) DDP throughput", flush=True)
+    ddp = ddp_table(args)
+    report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine,
+              "torch": torch.__version__, "smoke": args.smoke, "precision": precision, "ddp": ddp,
+              "ddp_preset": args.ddp_preset, "ddp_seq": args.ddp_seq, "ddp_batch": args.ddp_batch,
+              "ddp_precision": "fp32" if args.smoke else "bf16"}
+    report["total_s"] = round(time.perf_counter() - started, 1)
+    print(markdown(report))
+    print(f"total {report['total_s']} s")
+    if args.out:
+        from seek.io import atomic_write_json
+
+        atomic_write_json(args.out, report)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
