@@ -22,6 +22,7 @@ from seek.training.history import write_history, write_loss_curve
 from seek.training.losses import default_loss, default_metrics, model_head
 from seek.training.progress import ProgressBar
 from seek.training.schedule import build_scheduler
+from seek.training.state_dicts import load_model_state, load_optimizer_state, model_state, optimizer_state
 
 if TYPE_CHECKING:
     import torch
@@ -355,51 +356,18 @@ class Trainer:
 
     # ---- checkpoints ---------------------------------------------------------------------------------
 
-    def _model_state(self) -> dict[str, Any]:
-        """Full model state dict (collective under FSDP; only rank 0 gets the tensors there)."""
-        if self._fsdp:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-            return get_model_state_dict(self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-        return {key: value.detach().clone() for key, value in self.model.state_dict().items()}
-
-    def _load_model_state(self, state: dict[str, Any]) -> None:
-        if self._fsdp:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
-
-            options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
-            set_model_state_dict(self.model, state if self.dist.is_main else {}, options=options)
-        else:
-            self.model.load_state_dict(state)
-
-    def _optimizer_state(self) -> dict[str, Any]:
-        if self._fsdp:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
-
-            options = StateDictOptions(full_state_dict=True, cpu_offload=True)
-            return get_optimizer_state_dict(self.model, self.optimizer, options=options)
-        return self.optimizer.state_dict()
-
-    def _load_optimizer_state(self, state: dict[str, Any]) -> None:
-        if self._fsdp:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
-
-            options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
-            set_optimizer_state_dict(self.model, self.optimizer, state if self.dist.is_main else {}, options=options)
-        else:
-            self.optimizer.load_state_dict(state)
-
     def _checkpoint(self) -> None:
         """Write ``checkpoints/step-N.safetensors`` (rank 0) with everything a bit-exact resume needs."""
         directory = self.checkpoint_dir
         if directory is None:
             return
-        model_state, optimizer_state = self._model_state(), self._optimizer_state()
+        weights = model_state(self.model, self._fsdp)
+        optimizer = optimizer_state(self.model, self.optimizer, self._fsdp)
         rng = dist_.gather_tensors(ckpt.capture_rng(), self.dist, self.device)
         if self.dist.is_main:
             payload = {
-                "model": model_state,
-                "optimizer": optimizer_state,
+                "model": weights,
+                "optimizer": optimizer,
                 "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(),
                 "rng": {str(rank): states for rank, states in enumerate(rng)},
@@ -427,8 +395,9 @@ class Trainer:
                     f"fit(resume=True): {path} was written with trainer.{key}={payload['config'][key]!r}, "
                     f"now {getattr(self.config, key)!r}"
                 )
-        self._load_model_state(payload["model"])
-        self._load_optimizer_state(payload["optimizer"])
+        main = self.dist.is_main
+        load_model_state(self.model, payload["model"], self._fsdp, main)
+        load_optimizer_state(self.model, self.optimizer, payload["optimizer"], self._fsdp, main)
         self.scheduler.load_state_dict(payload["scheduler"])
         self.scaler.load_state_dict(payload["scaler"])
         self.state = _Loop(**payload["loop"])
@@ -442,7 +411,7 @@ class Trainer:
         return str(path)
 
     def _save_best(self) -> None:
-        weights = self._model_state()
+        weights = model_state(self.model, self._fsdp)
         if self.checkpoint_dir is None:
             self._best_weights = weights
         elif self.dist.is_main:
@@ -457,4 +426,4 @@ class Trainer:
             path = self.checkpoint_dir / BEST_FILE
             weights = ckpt.load_checkpoint(path)["model"] if (self.dist.is_main or not self._fsdp) else {}
         if weights is not None:
-            self._load_model_state(weights)
+            load_model_state(self.model, weights, self._fsdp, self.dist.is_main)
