@@ -47,7 +47,7 @@ _import_seek()
 
 import torch  # noqa: E402
 
-from seek.models import SeekConfig, SeekTransformer  # noqa: E402
+from seek.models import PRESETS, SeekConfig, SeekTransformer  # noqa: E402
 from seek.training import Callback, Trainer, TrainerConfig, gradient_bytes_per_step  # noqa: E402
 
 VOCAB = 32_000
@@ -188,21 +188,44 @@ def ddp_table(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def bytes_table(presets: list[str]) -> list[dict[str, Any]]:
+    """Gradient bytes each rank sends per optimiser step, per hook, from parameter shapes (meta tensors)."""
+    rows = []
+    for preset in presets:
+        with torch.device("meta"):
+            model = build_model(preset, 2048)
+        plain = gradient_bytes_per_step(model, None)
+        row = {"preset": preset, "params_m": round(model.num_parameters() / 1e6, 1), "fp32_mb": sig(plain / 2**20)}
+        for hook in ("bf16", "powersgd"):
+            sent = gradient_bytes_per_step(model, hook, 4)
+            row[f"{hook}_mb"], row[f"{hook}_saving"] = sig(sent / 2**20), sig(plain / sent)
+        rows.append(row)
+    return rows
+
+
 def markdown(report: dict[str, Any]) -> str:
-    """The two tables as Markdown."""
-    lines = [f"GPU bench, {report['date']}, {report['machine']}", "",
-             "| preset | params (M) | seq | batch | fp32 ms/step | bf16 ms/step | bf16 speed-up | fp32 TFLOP/s | "
-             "bf16 TFLOP/s |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in report["precision"]:
-        lines.append(f"| {r['preset']} | {r['params_m']} | {r['seq']} | {r['batch']} | {r['fp32_ms']} | {r['bf16_ms']} "
-                     f"| {r['speedup']}x | {r['fp32_tflops']} | {r['bf16_tflops']} |")
-    lines += ["", f"DDP ({report['ddp_preset']} preset, seq {report['ddp_seq']}, {report['ddp_batch']} per GPU, "
-              f"{report['ddp_precision']}):", "",
-              "| GPUs | hook | samples/s | step ms | scaling efficiency | gradient MB sent per rank per step |",
-              "|---|---|---|---|---|---|"]
-    for r in report["ddp"]:
-        lines.append(f"| {r['gpus']} | {r['hook']} | {r['samples_per_s']} | {r['step_ms']} | {r['efficiency']:.1%} "
-                     f"| {r['grad_mb_per_step']} |")
+    """The measured tables as Markdown (a table without rows is left out)."""
+    lines = [f"GPU bench, {report['date']}, {report['machine']}"] if report.get("machine") else []
+    if report["precision"]:
+        lines += ["", "| preset | params (M) | seq | batch | fp32 ms/step | bf16 ms/step | bf16 speed-up "
+                  "| fp32 TFLOP/s | bf16 TFLOP/s |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in report["precision"]:
+            lines.append(f"| {r['preset']} | {r['params_m']} | {r['seq']} | {r['batch']} | {r['fp32_ms']} "
+                         f"| {r['bf16_ms']} | {r['speedup']}x | {r['fp32_tflops']} | {r['bf16_tflops']} |")
+    if report["ddp"]:
+        lines += ["", f"DDP ({report['ddp_preset']} preset, seq {report['ddp_seq']}, {report['ddp_batch']} per GPU, "
+                  f"{report['ddp_precision']}):", "",
+                  "| GPUs | hook | samples/s | step ms | scaling efficiency | gradient MB sent per rank per step |",
+                  "|---|---|---|---|---|---|"]
+        for r in report["ddp"]:
+            lines.append(f"| {r['gpus']} | {r['hook']} | {r['samples_per_s']} | {r['step_ms']} "
+                         f"| {r['efficiency']:.1%} | {r['grad_mb_per_step']} |")
+    lines += ["", "Gradient all-reduce volume per rank per optimiser step (computed from parameter shapes; "
+              "PowerSGD rank 4):", "",
+              "| preset | params (M) | fp32 MB | bf16 hook MB | saving | PowerSGD MB | saving |", "|---|---|---|---|---|---|---|"]
+    for r in report["bytes"]:
+        lines.append(f"| {r['preset']} | {r['params_m']} | {r['fp32_mb']} | {r['bf16_mb']} | {r['bf16_saving']}x "
+                     f"| {r['powersgd_mb']} | {r['powersgd_saving']}x |")
     return "\n".join(lines)
 
 
@@ -221,6 +244,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--launch-timeout", type=int, default=240)
+    parser.add_argument("--bytes-only", action="store_true", help="print only the all-reduce volume table (CPU)")
     args = parser.parse_args(argv)
     if args.smoke and args.worker is None:
         args.presets, args.seq, args.batch = ["tiny"], 64, 4
@@ -234,6 +258,9 @@ def main(argv: list[str]) -> None:
     args = parse(argv)
     if args.worker is not None:
         worker(args.worker, args)
+        return
+    if args.bytes_only:
+        print(markdown({"precision": [], "ddp": [], "bytes": bytes_table(["small", "base", "large", "xl"])}))
         return
     if not args.smoke and not torch.cuda.is_available():
         raise SystemExit("gpu_bench: no CUDA device (use --smoke to check the script on a CPU)")
@@ -251,7 +278,8 @@ def main(argv: list[str]) -> None:
     report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine,
               "torch": torch.__version__, "smoke": args.smoke, "precision": precision, "ddp": ddp,
               "ddp_preset": args.ddp_preset, "ddp_seq": args.ddp_seq, "ddp_batch": args.ddp_batch,
-              "ddp_precision": "fp32" if args.smoke else "bf16"}
+              "ddp_precision": "fp32" if args.smoke else "bf16",
+              "bytes": bytes_table(sorted({*args.presets, args.ddp_preset}, key=list(PRESETS).index))}
     report["total_s"] = round(time.perf_counter() - started, 1)
     print(markdown(report))
     print(f"total {report['total_s']} s")
