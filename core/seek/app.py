@@ -69,6 +69,12 @@ class App(ABC):
     Config: ClassVar[type[AppConfig]]
     #: Overrides that make a run take seconds; used by tests and ``seek.testing``.
     tiny: ClassVar[dict[str, Any]] = {}
+    #: What ``seek tune`` may search: search parameter (lr, weight_decay, dropout, batch_size) -> config key.
+    tunable: ClassVar[dict[str, str]] = {}
+    #: The validation metric ``seek tune`` optimises (a key of the trainer's per-epoch metrics and of
+    #: the report's metrics) and its direction.
+    tune_metric: ClassVar[str | None] = None
+    tune_direction: ClassVar[str] = "maximize"
 
     @abstractmethod
     def run(self, config: AppConfig, ctx: RunContext) -> Report:
@@ -122,6 +128,7 @@ class RunContext:
         resume: bool = False,
         logger: logging.Logger | None = None,
         show_progress: bool = True,
+        callbacks: list[Any] | None = None,
     ) -> None:
         self.run = run
         self.device = device
@@ -129,6 +136,8 @@ class RunContext:
         self.resume = resume
         self.logger = logger or logging.getLogger(f"seek.run.{run.path.name}")
         self.show_progress = show_progress
+        #: Extra trainer callbacks from the caller (e.g. ``seek tune``'s pruning); apps pass them to the Trainer.
+        self.callbacks = list(callbacks or [])
         seed_everything(seed)
 
     @property

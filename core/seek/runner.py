@@ -52,6 +52,7 @@ def execute(
     seed: int = 0,
     resume: bool = False,
     show_progress: bool = True,
+    callbacks: list[Any] | None = None,
 ) -> RunResult:
     """Run ``app`` with ``config`` and return where its sealed run folder is."""
     if resume and out is None:
@@ -71,7 +72,8 @@ def execute(
     config_dump = config.model_dump(mode="json")
     run.write_json("config.json", config_dump)
     run.write_json("run.json", meta)
-    ctx = RunContext(run, device=resolved_device, seed=seed, resume=resume, show_progress=show_progress)
+    ctx = RunContext(run, device=resolved_device, seed=seed, resume=resume, show_progress=show_progress,
+                     callbacks=callbacks)
     started = time.perf_counter()
     try:
         report = app.run(config, ctx)

@@ -1,0 +1,263 @@
+"""Hyper-parameter search with Optuna: TPE sampling, Hyperband pruning fed by the trainer, two-phase option."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seek.app import App, Figure, Report
+from seek.config import deep_merge, dump_toml
+from seek.errors import ConfigError
+from seek.training.callbacks import Callback
+
+if TYPE_CHECKING:
+    import optuna
+
+    from seek.runs import RunFolder
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searchable hyper-parameter: a float range (optionally log-scaled) or a list of choices."""
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+
+    def suggest(self, trial: optuna.Trial, name: str) -> Any:
+        """Ask ``trial`` for a value of this parameter."""
+        if self.choices:
+            return trial.suggest_categorical(name, list(self.choices))
+        assert self.low is not None and self.high is not None
+        return trial.suggest_float(name, self.low, self.high, log=self.log)
+
+
+# The guide's ranges: learning rate 1e-5..5e-5, weight decay 0.01..0.1, dropout 0.1..0.3, batch 16..64.
+DEFAULT_SPACE: dict[str, Param] = {
+    "lr": Param(1e-5, 5e-5, log=True),
+    "weight_decay": Param(0.01, 0.1),
+    "dropout": Param(0.1, 0.3),
+    "batch_size": Param(choices=(16, 32, 64)),
+}
+PHASE1 = ("lr", "weight_decay")
+PHASE2 = ("dropout", "batch_size")
+
+
+def parse_space(specs: Sequence[str]) -> dict[str, Param]:
+    """Apply ``--space name=low:high`` (log-scaled for lr) or ``--space name=a,b,c`` to the defaults."""
+    space = dict(DEFAULT_SPACE)
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or name not in DEFAULT_SPACE:
+            raise ConfigError(f"--space {spec!r}: expected NAME=LOW:HIGH or NAME=A,B,C with NAME in "
+                              f"{', '.join(DEFAULT_SPACE)}")
+        try:
+            if ":" in value:
+                low, high = (float(v) for v in value.split(":"))
+                if not 0 <= low < high:
+                    raise ValueError("need 0 <= low < high")
+                space[name] = Param(low, high, log=name == "lr")
+            else:
+                space[name] = Param(choices=tuple(int(v) if v.strip().isdigit() else float(v) for v in value.split(",")))
+        except ValueError as exc:
+            raise ConfigError(f"--space {spec!r}: {exc}") from None
+    return space
+
+
+def make_storage(url: str | None) -> Any:
+    """None: in memory; ``journal:PATH`` (or a path ending .log): a journal file safe for several local
+    processes; any SQLAlchemy URL (``postgresql://...``): a shared database for many machines."""
+    if url is None:
+        return None
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    if url.startswith("journal:") or url.endswith(".log"):
+        path = url.removeprefix("journal:")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(path))
+    return optuna.storages.RDBStorage(url)
+
+
+class PruningCallback(Callback):
+    """A trainer callback that reports the tuned metric each epoch and prunes hopeless trials."""
+
+    def __init__(self, trial: optuna.Trial, metric: str) -> None:
+        self.trial, self.metric = trial, metric
+
+    def on_epoch_end(self, trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
+        """Report ``metrics[metric]`` at step ``epoch`` and raise TrialPruned when Hyperband says so."""
+        import optuna
+
+        if self.metric not in metrics:
+            raise ConfigError(f"seek tune: the trainer reports no {self.metric!r} (has {', '.join(sorted(metrics))})")
+        self.trial.report(float(metrics[self.metric]), epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+
+@dataclass
+class TuneSettings:
+    """What ``seek tune`` was asked to do."""
+
+    trials: int
+    space: dict[str, Param] = field(default_factory=lambda: dict(DEFAULT_SPACE))
+    storage: str | None = None
+    study_name: str | None = None
+    two_phase: bool = False
+    top_fraction: float = 0.2
+    seed: int = 0
+    device: str = "cpu"
+
+
+def _set_key(config: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    node: dict[str, Any] = {}
+    root = node
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return deep_merge(config, root)
+
+
+def _check_app(app: App, space: Mapping[str, Param]) -> str:
+    if not app.tune_metric:
+        raise ConfigError(f"app {app.name!r} does not declare a tune_metric; it cannot be tuned")
+    missing = [name for name in space if name not in app.tunable]
+    if missing:
+        raise ConfigError(f"app {app.name!r} cannot tune {', '.join(missing)} (tunable: {', '.join(app.tunable)})")
+    return app.tune_metric
+
+
+def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder) -> Report:
+    """Search the app's hyper-parameters; write trials, best parameters and best.toml into ``out``."""
+    import optuna
+
+    from seek.runner import execute
+
+    metric = _check_app(app, settings.space)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = make_storage(settings.storage)
+    name = settings.study_name or f"{app.name}-tune"
+
+    def study(suffix: str) -> optuna.Study:
+        return optuna.create_study(
+            study_name=name + suffix, storage=storage, direction=app.tune_direction, load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=min(5, settings.trials)),
+            pruner=optuna.pruners.HyperbandPruner(min_resource=1),
+        )
+
+    def objective_for(names: Sequence[str], fixed: Sequence[Mapping[str, Any]] = ()) -> Any:
+        def objective(trial: optuna.Trial) -> float:
+            params: dict[str, Any] = {}
+            if fixed:
+                params.update(fixed[trial.suggest_categorical("phase1_choice", list(range(len(fixed))))])
+            params.update({p: settings.space[p].suggest(trial, p) for p in names})
+            config = base
+            for param, value in params.items():
+                config = _set_key(config, app.tunable[param], value)
+            resolved = app.Config.model_validate(config)
+            trial.set_user_attr("params", params)
+            result = execute(app, resolved, out=out.path / "trials" / f"{trial.study.study_name}-{trial.number:03d}",
+                             device=settings.device, seed=settings.seed, show_progress=False,
+                             callbacks=[PruningCallback(trial, metric)])
+            return float(result.report.metrics[metric])
+
+        return objective
+
+    phases: list[optuna.Study] = []
+    if settings.two_phase:
+        first_n = max(1, math.ceil(settings.trials / 2))
+        first = study("-phase1")
+        first.optimize(objective_for(PHASE1), n_trials=first_n, catch=())
+        done = [t for t in first.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not done:
+            raise ConfigError("seek tune: no phase-1 trial completed (all pruned); give more --trials")
+        done.sort(key=lambda t: t.value, reverse=app.tune_direction == "maximize")
+        keep = done[: max(1, math.ceil(len(done) * settings.top_fraction))]
+        fixed = [{p: t.params[p] for p in PHASE1} for t in keep]
+        second = study("-phase2")
+        second.optimize(objective_for(PHASE2, fixed), n_trials=max(1, settings.trials - first_n), catch=())
+        phases = [first, second]
+    else:
+        single = study("")
+        single.optimize(objective_for(list(settings.space)), n_trials=settings.trials, catch=())
+        phases = [single]
+    return _write_results(app, base, phases, metric, settings, out)
+
+
+def _write_results(app: App, base: dict[str, Any], studies: Sequence[optuna.Study], metric: str,
+                   settings: TuneSettings, out: RunFolder) -> Report:
+    rows = [
+        {"study": s.study_name, "number": t.number, "state": t.state.name, "value": t.value,
+         "params": t.user_attrs.get("params", t.params), "last_epoch": max(t.intermediate_values, default=None)}
+        for s in studies for t in s.trials
+    ]
+    complete = [r for r in rows if r["state"] == "COMPLETE"]
+    if not complete:
+        raise ConfigError("seek tune: every trial was pruned or failed; nothing to report")
+    best = (max if app.tune_direction == "maximize" else min)(complete, key=lambda r: r["value"])
+    best_config = base
+    for param, value in best["params"].items():
+        best_config = _set_key(best_config, app.tunable[param], value)
+    best_config = app.Config.model_validate(best_config).model_dump(mode="json")
+    out.write_json("trials.json", rows)
+    out.write_json("best_params.json", {"metric": metric, "value": best["value"], "params": best["params"],
+                                        "seed": settings.seed})
+    header = (f"# Best trial of `seek tune {app.name}`: {metric} = {best['value']:.6g}\n"
+              f"# Reproduce: seek run {app.name} --config best.toml --seed {settings.seed}\n")
+    out.write_text("best.toml", header + dump_toml(best_config))
+    out.save_figure(_history_plot(rows, metric, app.tune_direction), "optimization_history.png")
+    pruned = sum(r["state"] == "PRUNED" for r in rows)
+    table = ["| study | trial | state | " + metric + " | params |", "|---|---|---|---|---|"]
+    table += [f"| {r['study']} | {r['number']} | {r['state']} | {_fmt(r['value'])} | `{r['params']}` |"
+              for r in rows]
+    return Report(
+        metrics={f"best_{metric}": best["value"], "trials": len(rows), "trials_complete": len(complete),
+                 "trials_pruned": pruned},
+        summary=(f"TPE + Hyperband search over {', '.join(settings.space)}; best {metric} {best['value']:.4f} "
+                 f"with {best['params']}. Reproduce with `seek run {app.name} --config best.toml "
+                 f"--seed {settings.seed}`."),
+        sections=[("Trials", "\n".join(table))],
+        figures=[Figure("Optimisation history", "optimization_history.png")],
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _history_plot(rows: Sequence[Mapping[str, Any]], metric: str, direction: str) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    xs = [i for i, r in enumerate(rows) if r["value"] is not None]
+    ys = [rows[i]["value"] for i in xs]
+    ax.scatter(xs, ys, label="complete trial", s=18)
+    best, line = None, []
+    for y in ys:
+        best = y if best is None else (max(best, y) if direction == "maximize" else min(best, y))
+        line.append(best)
+    ax.plot(xs, line, color="C1", label="best so far")
+    pruned = [i for i, r in enumerate(rows) if r["state"] == "PRUNED"]
+    if pruned:
+        ax.scatter(pruned, [min(ys or [0])] * len(pruned), marker="x", color="grey", label="pruned")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(metric)
+    ax.legend()
+    return fig
+
+
+def tune_out_path(root: str | os.PathLike[str], app_name: str) -> Path:
+    """Default folder of a search: ``runs/<app>-tune/<stamp>-<id>``."""
+    from seek.runs import new_run_path
+
+    return new_run_path(root, f"{app_name}-tune")
