@@ -194,19 +194,30 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--out", default="benchmarks/results/data_pipeline.md")
+    parser.add_argument("--kinds", default="text,tabular", help="Which benchmarks to (re)run; others come from --cache.")
+    parser.add_argument("--cache", default="benchmarks/results/data_pipeline.json", help="Measured results, merged per kind.")
     parser.add_argument("--child", nargs=4, metavar=("SIDE", "KIND", "SRC", "OUT"))
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    lines = []
+    from seek.io import atomic_write_json
+
+    cache = Path(args.cache)
+    measured = json.loads(cache.read_text()) if cache.exists() else {}
+    wanted = {k.strip() for k in args.kinds.split(",")}
     with tempfile.TemporaryDirectory() as tmp:
         for kind, n, make in (("text", args.texts, make_texts), ("tabular", args.rows, make_table)):
+            if kind not in wanted:
+                continue
             src = Path(tmp) / f"{kind}.parquet"
             make(n, src)
             results = {side: measure(side, kind, src, args.timeout) for side in ("seek", "pandas")}
             print(kind, n, results, flush=True)
-            lines.append((kind, n, results))
+            measured[kind] = {"rows": n, "results": results, "date": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"}
+            atomic_write_json(cache, measured)
+    lines = [(kind, measured[kind]["rows"], measured[kind]["results"], measured[kind]["date"])
+             for kind in ("text", "tabular") if kind in measured]
     write_table(lines, args)
 
 
@@ -217,7 +228,7 @@ def write_table(lines: list, args: argparse.Namespace) -> None:
                 if line.startswith("model name")), platform.processor())
     rows = ["| data | rows | side | seconds | rows/s | peak RSS (MB) | kept | rejected |", "|---|---|---|---|---|---|---|---|"]
     ratios = []
-    for kind, n, results in lines:
+    for kind, n, results, _ in lines:
         for side in ("seek", "pandas"):
             r = results[side]
             if "error" in r:
@@ -234,7 +245,7 @@ def write_table(lines: list, args: argparse.Namespace) -> None:
         f"Command: `python benchmarks/bench_data_pipeline.py --texts {args.texts} --rows {args.rows}`  ",
         f"Machine: {cpu}, 2 cores (POLARS_MAX_THREADS=2); other engineers' jobs were sharing the 2 cores, so "
         "absolute times are noisy.  ",
-        f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        "Dates: " + ", ".join(f"{kind} measured {date}" for kind, _, _, date in lines),
         "",
         "Timed per side, each in its own subprocess: read parquet -> every step -> write kept + rejected parquet. "
         "Peak memory is the subprocess's ru_maxrss (includes the interpreter and libraries).",

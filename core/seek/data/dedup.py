@@ -24,9 +24,22 @@ class ExactDuplicates:
         import polars as pl
 
         keys = self.subset or [c for c in frame.collect_schema().names() if not c.startswith("__seek")]
-        first = pl.col(ROW).min().over(keys, mapping_strategy="group_to_rows")
-        reason = pl.when(pl.col(ROW) != first).then(pl.format("duplicate of row {}", first))
-        return frame.with_columns(reason.otherwise(None).alias(REASON))
+        key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+        data = frame.collect()
+        duplicate = data.select(~key.is_first_distinct()).to_series()
+        if not duplicate.any():
+            return data.with_columns(pl.lit(None, dtype=pl.String).alias(REASON)).lazy()
+        bad = data.filter(duplicate)
+        # Only the keys that repeat are looked up: a small join, not one over the whole frame.
+        firsts = (
+            data.filter(~duplicate).select(*keys, pl.col(ROW).alias("__seek_first"))
+            .join(bad.select(keys).unique(), on=keys, how="semi", nulls_equal=True)
+        )
+        reasons = bad.join(firsts, on=keys, how="left", nulls_equal=True, maintain_order="left").select(
+            pl.format("duplicate of row {}", "__seek_first").alias(REASON)
+        )
+        kept = data.filter(~duplicate).with_columns(pl.lit(None, dtype=pl.String).alias(REASON))
+        return pl.concat([kept, bad.with_columns(reasons[REASON])], how="vertical").lazy()
 
 
 def normalise_for_dedup_expr(column: str) -> pl.Expr:
@@ -64,8 +77,9 @@ def minhash_signatures(texts: Sequence[str] | pl.Series, num_perm: int = 64, shi
         return signatures
     # Every text padded with shingle-1 zeros, so a window never mixes two texts.
     joined = (series + "\x00" * (shingle - 1)).str.join("").item()
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    codes = np.concatenate((codes, np.zeros(shingle, dtype=np.uint64)))
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    del joined
+    codes = np.concatenate((codes, np.zeros(shingle, dtype=np.uint32)))
     offsets = np.concatenate(([0], np.cumsum(lengths + shingle - 1)[:-1]))
     windows = np.maximum(lengths - shingle + 1, 1)
     rng = np.random.default_rng(seed)
@@ -81,7 +95,7 @@ def minhash_signatures(texts: Sequence[str] | pl.Series, num_perm: int = 64, shi
         starts = np.repeat(offsets[lo:hi], w) + (np.arange(int(w.sum())) - np.repeat(seg, w))
         hashed = np.zeros(len(starts), dtype=np.uint64)
         for j in range(shingle):
-            hashed = _splitmix64(hashed ^ codes[starts + j])
+            hashed = _splitmix64(hashed ^ codes[starts + j].astype(np.uint64))
         for p in range(num_perm):
             signatures[lo:hi, p] = np.minimum.reduceat((hashed * mult[p] + add[p]) >> shift, seg)
         lo = hi
@@ -136,21 +150,31 @@ def near_duplicate_groups(
         firsts = frame.with_columns(pl.col("id").min().over("key").alias("first")).filter(pl.col("id") != pl.col("first"))
         left.append(firsts["first"].to_numpy())
         right.append(firsts["id"].to_numpy())
-    a = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
-    b = np.concatenate(right) if right else np.zeros(0, dtype=np.int64)
-    if len(a):
-        pairs = np.unique(np.stack([a, b], axis=1), axis=0)
-        a, b = pairs[:, 0], pairs[:, 1]
-        similarity = (signatures[a] == signatures[b]).mean(axis=1)
-        keep = similarity >= threshold
-        a, b = a[keep], b[keep]
+    # Pairs as one int64 code each: a 1-D unique is far cheaper than a row-wise one.
+    codes = np.unique(np.concatenate(left) * n + np.concatenate(right)) if left else np.zeros(0, dtype=np.int64)
+    a, b = codes // n, codes % n
+    keep = _agreement(signatures, a, b) >= threshold
+    a, b = a[keep], b[keep]
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     first_of_label = np.full(labels.max() + 1, n, dtype=np.int64)
     np.minimum.at(first_of_label, labels, ids)
     group = first_of_label[labels]
-    jaccard = (signatures == signatures[group]).mean(axis=1)
+    jaccard = np.ones(n)
+    moved = np.flatnonzero(group != ids)
+    jaccard[moved] = _agreement(signatures, group[moved], moved)
     return group, jaccard
+
+
+def _agreement(signatures: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """Fraction of equal MinHash values per pair (a[i], b[i]), in chunks so memory stays flat."""
+    import numpy as np
+
+    out = np.empty(len(a))
+    for start in range(0, len(a), chunk):
+        stop = start + chunk
+        out[start:stop] = (signatures[a[start:stop]] == signatures[b[start:stop]]).mean(axis=1)
+    return out
 
 
 class NearDuplicates:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from seek.data.steps import CHANGED, REASON, Pipeline
+from seek.data.steps import Pipeline, mark_rejects
 from seek.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -127,25 +127,23 @@ class SchemaStep:
                 f"{self.source}: required column {missing_required[0]!r} is missing; columns are {list(columns)}"
             )
         casts: list[pl.Expr] = []
-        reasons: list[pl.Expr] = []
-        changed: list[pl.Expr] = []
+        checks: list[tuple[pl.Expr, str | pl.Expr]] = []
         for spec in self.schema.fields:
-            raw = pl.col(spec.name) if spec.name in columns else pl.lit(None, dtype=pl.String)
-            raw_dtype = columns.get(spec.name, pl.String)
-            value = _cast(raw, raw_dtype, spec)
-            tmp = f"__cast_{spec.name}"
-            casts.append(value.alias(tmp))
-            reasons.extend(_checks(spec, pl.col(tmp), raw, now))
-            changed.append(pl.col(tmp).cast(pl.String) != raw.cast(pl.String))
+            present = spec.name in columns
+            source_raw = pl.col(spec.name) if present else pl.lit(None, dtype=pl.String)
+            if present:
+                casts.append(pl.col(spec.name).alias(f"__raw_{spec.name}"))
+            casts.append(_cast(source_raw, columns.get(spec.name, pl.String), spec).alias(spec.name))
+            raw = pl.col(f"__raw_{spec.name}") if present else source_raw
+            checks.extend(_checks(spec, pl.col(spec.name), raw, now, columns.get(spec.name, pl.String) == pl.String))
+        # Rules see the cast values (dates compare as dates, not as text).
         for rule in self.schema.rules:
             if rule.reject:
-                reasons.append(pl.when(~rule.expr.fill_null(True)).then(pl.lit(f"rule {rule.name}: {rule.description}")))
-        marked = frame.with_columns(casts).with_columns(
-            (pl.coalesce(reasons) if reasons else pl.lit(None, dtype=pl.String)).alias(REASON),
-            pl.any_horizontal(changed).fill_null(True).alias(CHANGED) if changed else pl.lit(False).alias(CHANGED),
-        )
+                checks.append((~rule.expr.fill_null(True), f"rule {rule.name}: {rule.description}"))
+        # Types are cast, values are not edited: no CHANGED column.
+        marked = mark_rejects(frame.with_columns(casts), checks)
         names = [f.name for f in self.schema.fields]
-        marked = marked.with_columns([pl.col(f"__cast_{n}").alias(n) for n in names]).drop([f"__cast_{n}" for n in names])
+        marked = marked.drop([f"__raw_{n}" for n in names if n in columns])
         if self.schema.extra == "drop":
             marked = marked.select([c for c in marked.collect_schema().names() if c in names or c.startswith("__seek")])
         return marked
@@ -195,42 +193,42 @@ def _say(prefix: str, value: pl.Expr, suffix: str = "") -> pl.Expr:
     return pl.concat_str([pl.lit(prefix), value, pl.lit(suffix)])
 
 
-def _checks(spec: Field, value: pl.Expr, raw: pl.Expr, now: dt.datetime) -> list[pl.Expr]:
-    """One ``when(fail).then(reason)`` expression per check, in the order they are reported."""
+def _checks(spec: Field, value: pl.Expr, raw: pl.Expr, now: dt.datetime, raw_is_text: bool = True) -> list[tuple[pl.Expr, str | pl.Expr]]:
+    """(failed, reason) per check, in the order they are reported."""
     import polars as pl
 
     name = spec.name
     raw_text = raw.cast(pl.String)
-    present = raw.is_not_null() & (raw_text.str.strip_chars() != "")
-    out: list[pl.Expr] = []
+    # Blank text counts as missing; typed columns are only missing when null (no string cast on every row).
+    present = (raw.is_not_null() & (raw_text.str.strip_chars() != "")) if raw_is_text else raw.is_not_null()
+    out: list[tuple[pl.Expr, str | pl.Expr]] = []
     if spec.required:
-        out.append(pl.when(~present.fill_null(False)).then(pl.lit(f"{name}: required value is missing")))
+        out.append((~present.fill_null(False), pl.lit(f"{name}: required value is missing")))
     word = {"int": "an integer", "float": "a number", "bool": "a boolean", "datetime": "a timestamp", "date": "a date"}
     if spec.dtype in word:
         unparsed = present & value.is_null()
-        out.append(pl.when(unparsed).then(_say(f"{name}: ", raw_text, f" is not {word[spec.dtype]}")))
+        out.append((unparsed, _say(f"{name}: ", raw_text, f" is not {word[spec.dtype]}")))
     if spec.dtype == "float" and not spec.allow_nan:
-        out.append(pl.when(value.is_nan()).then(pl.lit(f"{name}: NaN")))
+        out.append((value.is_nan(), pl.lit(f"{name}: NaN")))
     length = value.str.len_chars() if spec.dtype == "str" else value
     unit = " characters" if spec.dtype == "str" else ""
     if spec.min is not None:
-        out.append(pl.when(length < spec.min).then(_say(f"{name}: ", raw_text, f" below the minimum {spec.min}{unit}")))
+        out.append((length < spec.min, _say(f"{name}: ", raw_text, f" below the minimum {spec.min}{unit}")))
     if spec.max is not None:
-        out.append(pl.when(length > spec.max).then(_say(f"{name}: ", raw_text, f" above the maximum {spec.max}{unit}")))
+        out.append((length > spec.max, _say(f"{name}: ", raw_text, f" above the maximum {spec.max}{unit}")))
     if spec.allowed is not None:
         allowed = list(spec.allowed)
         shown = ", ".join(map(str, allowed[:8])) + (", ..." if len(allowed) > 8 else "")
         out.append(
-            pl.when(value.is_not_null() & ~value.is_in(allowed)).then(_say(f"{name}: ", raw_text, f" not one of {shown}"))
+            (value.is_not_null() & ~value.is_in(allowed), _say(f"{name}: ", raw_text, f" not one of {shown}"))
         )
     if spec.pattern is not None:
         out.append(
-            pl.when(~value.cast(pl.String).str.contains(f"^(?:{spec.pattern})$"))
-            .then(_say(f"{name}: ", raw_text, f" does not match {spec.pattern}"))
+            (~value.cast(pl.String).str.contains(f"^(?:{spec.pattern})$"), _say(f"{name}: ", raw_text, f" does not match {spec.pattern}"))
         )
     if spec.not_future:
         limit = now.date() if spec.dtype == "date" else now
-        out.append(pl.when(value > pl.lit(limit)).then(_say(f"{name}: ", raw_text, " is in the future")))
+        out.append((value > pl.lit(limit), _say(f"{name}: ", raw_text, " is in the future")))
     return out
 
 

@@ -48,16 +48,32 @@ class FunctionStep:
         return self.fn(frame)
 
 
-def reject_when(name: str, checks: str, condition: pl.Expr, reason: str | pl.Expr) -> FunctionStep:
-    """A Step removing rows where ``condition`` is true, with ``reason`` (a string or a string expression)."""
+def mark_rejects(frame: pl.LazyFrame, checks: Sequence[tuple[pl.Expr, str | pl.Expr]]) -> pl.LazyFrame:
+    """Add ``REASON``: the reason of the first true condition per row, null when none is.
+
+    Conditions are cheap booleans evaluated on every row; the reason strings are built only for the
+    failing rows (polars evaluates every branch of a when/then, so building them for all rows would
+    format millions of strings that are thrown away).
+    """
     import polars as pl
 
-    reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
+    if not checks:
+        return frame.with_columns(pl.lit(None, dtype=pl.String).alias(REASON))
+    flags = [f"__seek_fail{i}" for i in range(len(checks))]
+    flagged = frame.with_columns([cond.fill_null(False).alias(flag) for (cond, _), flag in zip(checks, flags, strict=True)])
+    failed = pl.any_horizontal(flags)
+    reasons = [
+        pl.when(pl.col(flag)).then(pl.lit(reason) if isinstance(reason, str) else reason.cast(pl.String))
+        for (_, reason), flag in zip(checks, flags, strict=True)
+    ]
+    good = flagged.filter(~failed).with_columns(pl.lit(None, dtype=pl.String).alias(REASON))
+    bad = flagged.filter(failed).with_columns(pl.coalesce(reasons).alias(REASON))
+    return pl.concat([good, bad], how="vertical").drop(flags)
 
-    def fn(frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame.with_columns(pl.when(condition.fill_null(False)).then(reason_expr).otherwise(None).alias(REASON))
 
-    return FunctionStep(name, checks, fn)
+def reject_when(name: str, checks: str, condition: pl.Expr, reason: str | pl.Expr) -> FunctionStep:
+    """A Step removing rows where ``condition`` is true, with ``reason`` (a string or a string expression)."""
+    return FunctionStep(name, checks, lambda frame: mark_rejects(frame, [(condition, reason)]))
 
 
 @dataclass
@@ -141,7 +157,9 @@ class Pipeline:
                 )
             )
             rejected_parts.append(removed)
-            current = kept.drop([c for c in (REASON, CHANGED) if c in kept.columns]).sort(ROW)
+            current = kept.drop([c for c in (REASON, CHANGED) if c in kept.columns])
+            if not current[ROW].is_sorted():
+                current = current.sort(ROW)
         rejected = _rejected_frame(original, rejected_parts)
         kept_out = current.rename({ROW: "row"}) if keep_row_numbers else current.drop(ROW)
         return PipelineResult(kept=kept_out, rejected=rejected, steps=counts, rows_in=original.height)
@@ -158,21 +176,7 @@ def _rejected_frame(original: pl.DataFrame, parts: list[pl.DataFrame]) -> pl.Dat
     )
     clash = [c for c in REJECTED_COLUMNS if c in original.columns]
     source = original.rename({c: f"{c}_" for c in clash}) if clash else original
-    joined = meta.join(source.with_row_index(ROW), on=ROW, how="left").sort(ROW)
-    return joined.rename({ROW: "row"}).select("row", "step", "reason", *source.columns)
-
-
-def split_result(frame: pl.DataFrame, reason_column: str = REASON) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split a frame carrying a reason column into (kept, rejected) frames."""
-    import polars as pl
-
-    bad = pl.col(reason_column).is_not_null()
-    return frame.filter(~bad).drop(reason_column), frame.filter(bad)
-
-
-def counts_as_rows(result: PipelineResult) -> list[dict[str, Any]]:
-    """Per-step counts as flat dicts (for Markdown tables)."""
-    return [
-        {k: v for k, v in asdict(step).items() if k != "reasons"} | {"top_reason": next(iter(step.reasons), "")}
-        for step in result.steps
-    ]
+    meta = meta.sort(ROW)
+    # A gather by row number: cost follows the rejected rows, not the input size.
+    values = source[meta[ROW].cast(pl.Int64)] if meta.height else source.clear()
+    return pl.concat([meta.rename({ROW: "row"}), values], how="horizontal")

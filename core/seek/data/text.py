@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from seek.data.steps import CHANGED, REASON
+from seek.data.steps import CHANGED, REASON, mark_rejects
 
 if TYPE_CHECKING:
     import polars as pl
@@ -122,13 +122,13 @@ class LengthBounds:
         import polars as pl
 
         length = pl.col(self.column).str.len_chars()
-        reason = pl.when(pl.col(self.column).is_null()).then(pl.lit("missing text"))
-        reason = reason.when(length < self.min_chars).then(pl.format(f"too short: {{}} < {self.min_chars} characters", length))
+        checks: list[tuple[pl.Expr, str | pl.Expr]] = [
+            (pl.col(self.column).is_null(), "missing text"),
+            (length < self.min_chars, pl.format(f"too short: {{}} < {self.min_chars} characters", length)),
+        ]
         if self.max_chars is not None:
-            reason = reason.when(length > self.max_chars).then(
-                pl.format(f"too long: {{}} > {self.max_chars} characters", length)
-            )
-        return frame.with_columns(reason.otherwise(None).alias(REASON))
+            checks.append((length > self.max_chars, pl.format(f"too long: {{}} > {self.max_chars} characters", length)))
+        return mark_rejects(frame, checks)
 
 
 class SymbolRatio:
@@ -145,8 +145,7 @@ class SymbolRatio:
 
         text = pl.col(self.column)
         ratio = text.str.count_matches(r"[^\p{L}\p{N}\p{M}\s]") / text.str.len_chars().clip(lower_bound=1)
-        reason = pl.when(ratio > self.max_ratio).then(pl.format(f"symbol ratio {{}} > {self.max_ratio}", ratio.round(2)))
-        return frame.with_columns(reason.otherwise(None).alias(REASON))
+        return mark_rejects(frame, [(ratio > self.max_ratio, pl.format(f"symbol ratio {{}} > {self.max_ratio}", ratio.round(2)))])
 
 
 class ScriptCheck:
@@ -184,13 +183,14 @@ class ScriptCheck:
         letters = text.str.count_matches(r"\p{L}")
         expected = text.str.count_matches("[" + "".join(rf"\p{{{s}}}" for s in self.scripts) + "]")
         ratio = expected / letters.clip(lower_bound=1)
-        reason = pl.when(pl.lit(self.reject_mojibake) & text.str.contains(_MOJIBAKE)).then(
-            pl.lit("mojibake: text looks mis-decoded (wrong charset)")
-        )
-        reason = reason.when((letters > 0) & (ratio < self.min_ratio)).then(
-            pl.format(f"script: only {{}} of letters in {'/'.join(self.scripts)}", ratio.round(2))
-        )
-        return frame.with_columns(reason.otherwise(None).alias(REASON))
+        checks: list[tuple[pl.Expr, str | pl.Expr]] = []
+        if self.reject_mojibake:
+            checks.append((text.str.contains(_MOJIBAKE), "mojibake: text looks mis-decoded (wrong charset)"))
+        checks.append((
+            (letters > 0) & (ratio < self.min_ratio),
+            pl.format(f"script: only {{}} of letters in {'/'.join(self.scripts)}", ratio.round(2)),
+        ))
+        return mark_rejects(frame, checks)
 
 
 def text_steps(

@@ -1,0 +1,117 @@
+"""``seek data check`` / ``seek data clean``: outputs, exit codes and one-line errors for malformed files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import seek
+from seek.cli.data import command
+from seek.data.schema import Field, Rule, Schema
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(command, list(args))
+
+
+def write(tmp_path: Path, name: str, data: bytes | str) -> str:
+    path = tmp_path / name
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("ragged.csv", "a,b,c\n1,2,3\n4,5\n", r"ragged\.csv: row 2: column 'c' is missing"),
+        ("latin1.csv", b"a,b\n1,ok\n2,caf\xe9\n", r"latin1\.csv: row 2 \(line 3\), column 'b': not valid UTF-8"),
+        ("types.csv", "n\n" + "1\n" * 20000 + "x\n", r"types\.csv: row 20001, column 'n': value 'x' is not an integer"),
+        ("broken.jsonl", '{"a": 1}\n{"a"\n', r"broken\.jsonl: line 2, column \d+: invalid JSON"),
+    ],
+)
+def test_malformed_files_give_one_line_naming_file_row_column(tmp_path: Path, name: str, content, message: str) -> None:
+    path = write(tmp_path, name, content)
+    for args in (["check", path], ["clean", path, "--out", str(tmp_path / "out")]):
+        result = invoke(*args)
+        assert result.exit_code == 1
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ")
+        assert __import__("re").search(message, lines[0]), lines[0]
+
+
+def test_missing_file_is_one_line_error(tmp_path: Path) -> None:
+    result = invoke("check", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 1 and result.output.strip() == f"error: {tmp_path / 'nope.csv'}: file not found"
+
+
+def test_check_exits_1_when_a_threshold_fails_and_0_when_relaxed(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", "id,v\n1,a\n1,a\n2,b\n")
+    failed = invoke("check", path, "--out", str(tmp_path / "rep"))
+    assert failed.exit_code == 1 and "threshold failed: uniqueness" in failed.output
+    assert json.loads((tmp_path / "rep" / "quality.json").read_text())["passed"] is False
+    assert invoke("check", path, "--threshold", "uniqueness=0.5").exit_code == 0
+    bad = invoke("check", path, "--threshold", "speed=3")
+    assert bad.exit_code == 2 and "NAME=VALUE" in bad.output
+
+
+def test_clean_writes_cleaned_rejected_and_report_that_add_up(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.csv", "id,text\n1,<b>Fish &amp; chips tonight</b>\n2,Fish & chips tonight!\n"
+                 "3,<b>Fish &amp; chips tonight</b>\n3,ok\n4,货物已经到达港口\n")
+    out = tmp_path / "out"
+    result = invoke("clean", path, "--out", str(out), "--text", "text", "--key", "id")
+    assert result.exit_code == 0, result.output
+    kept, rejected = pl.read_parquet(out / "cleaned.parquet"), pl.read_parquet(out / "rejected.parquet")
+    assert kept["text"].to_list() == ["Fish & chips tonight", "货物已经到达港口"]
+    assert rejected.select("row", "step").to_dicts() == [
+        {"row": 1, "step": "near_duplicates:text"}, {"row": 2, "step": "near_duplicates:text"},
+        {"row": 3, "step": "exact_duplicates:id"}]
+    assert rejected.filter(pl.col("row") == 2)["text"].item() == "<b>Fish &amp; chips tonight</b>"
+    counts = json.loads((out / "counts.json").read_text())
+    assert counts["rows_in"] == 5 == kept.height + rejected.height
+    assert {p.name for p in out.iterdir()} >= {"quality.json", "quality.md", "missingness.png"}
+
+
+class ShipApp(seek.App):
+    """A test app declaring its data schema, mapping and rules."""
+
+    name = "ship-test"
+    summary = "declares data"
+    Config = seek.AppConfig
+
+    def run(self, config, ctx):  # pragma: no cover - never run here
+        raise NotImplementedError
+
+    def data_schema(self) -> Schema:
+        return Schema([Field("id", "int", required=True), Field("weight", "float", required=True, min=0),
+                       Field("pickup", "datetime", required=True), Field("delivery", "datetime", required=True)])
+
+    data_mapping = {"weight": "WEIGHT_KG"}
+    data_rules = [Rule("delivery_after_pickup", pl.col("delivery") >= pl.col("pickup"), "delivery after pickup")]
+
+
+class ShipPlugin:
+    @seek.hookimpl
+    def seek_apps(self):
+        return [ShipApp()]
+
+
+def test_app_schema_rejects_bad_rows_with_reasons(tmp_path: Path, seek_plugins) -> None:
+    seek_plugins.register(ShipPlugin(), name="ship")
+    path = write(tmp_path, "s.csv", "id,WEIGHT_KG,pickup,delivery\n1,2.5,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
+                 "2,-1,2024-01-01 00:00:00,2024-01-02 00:00:00\nx,1,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
+                 "4,1,2024-01-05 00:00:00,2024-01-02 00:00:00\n")
+    out = tmp_path / "out"
+    result = seek_plugins.invoke("data", "clean", path, "--out", str(out), "--app", "ship-test")
+    assert result.exit_code == 0, result.output
+    rejected = pl.read_parquet(out / "rejected.parquet")
+    assert rejected["reason"].to_list() == ["weight: -1 below the minimum 0", "id: x is not an integer"]
+    report = json.loads((out / "quality.json").read_text())
+    assert report["dimensions"]["consistency"]["details"]["rows_breaking_a_rule"] == 1
+    check = seek_plugins.invoke("data", "check", path, "--schema", "ship-test")
+    assert check.exit_code == 1 and "threshold failed: validity" in check.output
+    unknown = seek_plugins.invoke("data", "check", path, "--schema", "no-such-app")
+    assert unknown.exit_code != 0 and "no-such-app" in unknown.output
