@@ -51,9 +51,10 @@ class FraudConfig(AppConfig):
     lgbm_params: dict[str, Any] = Field(
         default_factory=lambda: {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 50,
                                  "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
-                                 "lambda_l2": 1.0, "num_threads": 2, "seed": 0},
-        description="extra LightGBM parameters",
+                                 "lambda_l2": 1.0, "seed": 0},
+        description="extra LightGBM parameters (num_threads comes from threads)",
     )
+    threads: int = Field(2, ge=1, description="CPU threads for LightGBM and torch (1 is faster on a busy machine)")
     # -- sequence model and fusion ---------------------------------------------------------------
     sequence_model: bool = Field(True, description="train the Seek transformer over each card's last K payments")
     seq_preset: str = Field("tiny", description="SeekConfig preset of the sequence model")
@@ -77,6 +78,7 @@ class FraudApp(App):
     tiny: ClassVar[dict[str, Any]] = {
         "n_customers": 600, "n_terminals": 1200, "n_days": 70, "train_days": 14, "val_days": 7,
         "lgbm_rounds": 200, "seq_epochs": 1, "seq_max_train": 6000, "seq_k": 8, "report_top_n": 5,
+        "threads": 1,
     }
 
     def run(self, config: AppConfig, ctx: RunContext) -> Report:

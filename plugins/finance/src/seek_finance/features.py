@@ -218,7 +218,8 @@ def _terminal_risk(frame: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
     def before(query: pl.Expr, tag: str) -> pl.DataFrame:
         left = frame.select("_row", "terminal_id", query.alias("q")).set_sorted("q")  # frame is in time order
         joined = left.join_asof(
-            cum, left_on="q", right_on="at", by="terminal_id", strategy="backward", allow_exact_matches=False
+            cum, left_on="q", right_on="at", by="terminal_id", strategy="backward", allow_exact_matches=False,
+            check_sortedness=False,  # both sides are sorted by time (checked by the no-look-ahead tests)
         )
         return joined.select("_row", pl.col("cn").fill_null(0).alias(f"cn_{tag}"), pl.col("cf").fill_null(0).alias(f"cf_{tag}"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,8 @@ def _between(ts: np.ndarray, a: dt.datetime, b: dt.datetime) -> np.ndarray:
 
 def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
     """The whole run; returns the Report (metrics, sections, figures)."""
+    # Sleeping, not spinning, OpenMP workers: spinning threads are several times slower on a shared CPU.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import polars as pl
 
     from seek_finance import evaluate as ev
@@ -106,7 +109,8 @@ def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
     x = feats.select(names).cast(pl.Float64).to_numpy()
 
     clock = time.perf_counter()
-    booster = md.train_lgbm(x[train], y[train], x[val], y[val], names, config.lgbm_params, config.lgbm_rounds,
+    params = {"num_threads": config.threads, **config.lgbm_params}
+    booster = md.train_lgbm(x[train], y[train], x[val], y[val], names, params, config.lgbm_rounds,
                             config.lgbm_early_stopping, config.imbalance)
     p_lgbm = md.lgbm_scores(booster, x)
     timings["lgbm"] = time.perf_counter() - clock
@@ -146,7 +150,7 @@ def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
     _write_predictions(ctx, feats, test, known, y, fused, p_lgbm, p_seq)
     from seek_finance.serve import save_bundle
 
-    save_bundle(ctx.run, config, fcfg, names, booster, fusion, threshold, seq_state, frame, present)
+    save_bundle(ctx.run, config, fcfg, names, booster, fusion, threshold, seq_state, feats, present)
 
     figures = ev.plot_curves(ctx.run, y[scored], {"fused": fused[scored], "lgbm": p_lgbm[scored]}
                              | ({"sequence": p_seq[scored]} if p_seq is not None else {}))
@@ -167,14 +171,15 @@ def _sequence(config: FraudConfig, ctx: RunContext, feats: pl.DataFrame, names: 
     from seek_finance import model as md
 
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:  # the core can run without torch; the fused model is then LightGBM alone
         ctx.logger.warning("torch is not installed: skipping the sequence model")
         return None, {}
+    torch.set_num_threads(config.threads)
     steps_raw = md.step_vectors({n: feats.get_column(n).to_numpy() for n in names if n in feats.columns}, names)
     scaler = md.StepScaler.fit(steps_raw[train])
     steps = scaler(steps_raw)
-    seconds = feats.get_column("timestamp").dt.epoch("s").to_numpy()
+    seconds = feats.get_column("timestamp").dt.epoch("us").to_numpy() / 1e6
     customers = feats.get_column("customer_id").to_numpy()
     index = md.sequence_index(customers, seconds, config.seq_k)
     rng = np.random.default_rng(ctx.seed)
@@ -200,7 +205,8 @@ def _sequence(config: FraudConfig, ctx: RunContext, feats: pl.DataFrame, names: 
         xb, mb = md.assemble(steps, seconds, index[part])
         probs[part] = md._sigmoid(md.sequence_logits(model, xb, mb) + shift)
     return probs, {"model": model, "scaler": scaler, "logit_shift": shift, "k": config.seq_k,
-                   "step_names": md.step_names(names), "train_sequences": int(chosen.size)}
+                   "step_names": md.step_names(names), "train_sequences": int(chosen.size),
+                   "steps_raw": steps_raw}
 
 
 def _write_predictions(ctx: RunContext, feats: pl.DataFrame, test: np.ndarray, known: np.ndarray, y: np.ndarray,

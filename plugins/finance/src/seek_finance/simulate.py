@@ -70,9 +70,10 @@ class SimulatorConfig:
     start_date: str = "2018-04-01"
     radius: float = 5.0
     seed: int = 0
-    compromised_terminals_per_day: int = 2
-    compromised_customers_per_day: int = 3
-    takeovers_per_day: int = 2
+    #: Per day, for 10000 terminals / 5000 customers (scaled with the size of smaller or larger worlds).
+    compromised_terminals_per_day: float = 2.0
+    compromised_customers_per_day: float = 3.0
+    takeovers_per_day: float = 2.0
     label_delay_days: float = 7.0
     devices: bool = True
     sessions: bool = True
@@ -90,13 +91,19 @@ def _available_terminals(cust_xy: np.ndarray, term_xy: np.ndarray, radius: float
     return offsets, flat
 
 
-def _active(n_entities: int, n_days: int, per_day: int, duration: int, rng: np.random.Generator) -> np.ndarray:
-    """Boolean (entity, day) matrix: True while an entity compromised on some day is still compromised."""
+def _active(n_entities: int, n_days: int, per_day: float, duration: int, rng: np.random.Generator) -> np.ndarray:
+    """Boolean (entity, day) matrix: True while an entity compromised on some day is still compromised.
+
+    ``per_day`` may be fractional (small simulations): the whole part is drawn every day, the rest
+    with that probability.
+    """
     active = np.zeros((n_entities, n_days + 1), dtype=bool)
     if per_day <= 0 or n_entities == 0:
         return active[:, :n_days]
+    whole, frac = int(per_day), per_day - int(per_day)
     for day in range(n_days):  # one draw per day, not per transaction
-        chosen = rng.choice(n_entities, size=min(per_day, n_entities), replace=False)
+        count = whole + int(frac > 0 and rng.random() < frac)
+        chosen = rng.choice(n_entities, size=min(count, n_entities), replace=False)
         active[chosen, day : min(day + duration, n_days)] = True
     return active[:, :n_days]
 
@@ -143,9 +150,11 @@ def simulate(config: SimulatorConfig | None = None) -> pl.DataFrame:
     scenario = np.zeros(n, dtype=np.int8)
     s1 = amount > 220
     fraud[s1], scenario[s1] = 1, 1
-    s2 = _active(n_t, n_d, cfg.compromised_terminals_per_day, 28, rng)[term, day]
+    # The Handbook's daily counts are for 10000 terminals and 5000 customers; smaller worlds scale them.
+    t_scale, c_scale = n_t / 10000, n_c / 5000
+    s2 = _active(n_t, n_d, cfg.compromised_terminals_per_day * t_scale, 28, rng)[term, day]
     fraud[s2], scenario[s2] = 1, 2
-    s3 = _active(n_c, n_d, cfg.compromised_customers_per_day, 14, rng)[cust, day] & (rng.random(n) < 1 / 3)
+    s3 = _active(n_c, n_d, cfg.compromised_customers_per_day * c_scale, 14, rng)[cust, day] & (rng.random(n) < 1 / 3)
     amount[s3] = np.round(amount[s3] * 5, 2)
     fraud[s3], scenario[s3] = 1, 3
 
@@ -171,7 +180,7 @@ def simulate(config: SimulatorConfig | None = None) -> pl.DataFrame:
     lat[travel], lon[travel] = _to_latlon(rng.uniform(0, 100, size=(int(travel.sum()), 2)))
 
     # -- scenario 4: account takeover ---------------------------------------------------------------
-    s4 = _active(n_c, n_d, cfg.takeovers_per_day if (cfg.devices or cfg.sessions) else 0, 7, rng)[cust, day]
+    s4 = _active(n_c, n_d, cfg.takeovers_per_day * c_scale if (cfg.devices or cfg.sessions) else 0, 7, rng)[cust, day]
     s4 &= (rng.random(n) < 0.5) & (fraud == 0)
     n4 = int(s4.sum())
     if cfg.devices:
