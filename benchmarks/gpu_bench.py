@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import types
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,9 @@ def _import_seek() -> None:
 
 _import_seek()
 
-import torch  # noqa: E402
-
-from seek.models import PRESETS, SeekConfig, SeekTransformer  # noqa: E402
-from seek.training import Callback, Trainer, TrainerConfig, gradient_bytes_per_step  # noqa: E402
+import torch
+from seek.models import PRESETS, SeekConfig, SeekTransformer
+from seek.training import Callback, Trainer, TrainerConfig, gradient_bytes_per_step
 
 VOCAB = 32_000
 # NVLink multicast stays off on shared GPU hosts (it can take the host's GPUs down); kept for every launch.
@@ -80,28 +79,46 @@ class StepTimer(Callback):
 def build_model(preset: str, seq: int) -> SeekTransformer:
     """A token-input classification Seek model of ``preset`` for sequences of ``seq``."""
     torch.manual_seed(0)
-    config = SeekConfig.preset(preset, input_type="tokens", vocab_size=VOCAB, head="classification",
-                               num_outputs=2, max_len=max(seq, 64))
+    config = SeekConfig.preset(
+        preset, input_type="tokens", vocab_size=VOCAB, head="classification", num_outputs=2, max_len=max(seq, 64)
+    )
     return SeekTransformer(config)
 
 
 def token_data(samples: int, seq: int) -> dict[str, torch.Tensor]:
     """Random token sequences with random binary labels."""
     generator = torch.Generator().manual_seed(1)
-    return {"x": torch.randint(0, VOCAB, (samples, seq), generator=generator),
-            "y": torch.randint(0, 2, (samples,), generator=generator)}
+    return {
+        "x": torch.randint(0, VOCAB, (samples, seq), generator=generator),
+        "y": torch.randint(0, 2, (samples,), generator=generator),
+    }
 
 
-def time_steps(model: SeekTransformer, precision: str, device: str, batch: int, seq: int, warmup: int,
-               steps: int, hook: str | None = None) -> float:
+def time_steps(
+    model: SeekTransformer,
+    precision: str,
+    device: str,
+    batch: int,
+    seq: int,
+    warmup: int,
+    steps: int,
+    hook: str | None = None,
+) -> float:
     """Median seconds per optimiser step of one epoch of ``warmup + steps + 1`` steps through the Trainer.
 
     ``batch`` is per process; under torchrun the global batch is ``batch * WORLD_SIZE``.
     """
     timer = StepTimer()
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    config = TrainerConfig(epochs=1, batch_size=batch * world, precision=precision, warmup_ratio=0.0,
-                           early_stopping_patience=None, grad_clip=1.0, grad_compression=hook)
+    config = TrainerConfig(
+        epochs=1,
+        batch_size=batch * world,
+        precision=precision,
+        warmup_ratio=0.0,
+        early_stopping_patience=None,
+        grad_clip=1.0,
+        grad_compression=hook,
+    )
     trainer = Trainer(model, config, callbacks=[timer], device=device, progress=False)
     trainer.fit(token_data(batch * world * (warmup + steps + 1), seq))
     return timer.step_seconds(warmup)
@@ -136,20 +153,45 @@ def launch(k: int, hook: str | None, args: argparse.Namespace) -> dict[str, Any]
     """Run one DDP measurement under torchrun with ``k`` processes and return rank 0's result."""
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CORE), os.environ.get("PYTHONPATH", "")]),
-               "SEEK_BENCH_HOOK": hook or "", **NO_MULTICAST}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(CORE), os.environ.get("PYTHONPATH", "")]),
+            "SEEK_BENCH_HOOK": hook or "",
+            **NO_MULTICAST,
+        }
         if args.smoke:
             env["OMP_NUM_THREADS"] = "1"  # torchrun does this for k > 1 only; keep k = 1 comparable on a CPU
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(k),
-                   __file__, "--worker", str(result), "--ddp-preset", args.ddp_preset, "--seq", str(args.ddp_seq),
-                   "--batch", str(args.ddp_batch), "--warmup", str(args.warmup), "--steps", str(args.steps)]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            str(k),
+            __file__,
+            "--worker",
+            str(result),
+            "--ddp-preset",
+            args.ddp_preset,
+            "--seq",
+            str(args.ddp_seq),
+            "--batch",
+            str(args.ddp_batch),
+            "--warmup",
+            str(args.warmup),
+            "--steps",
+            str(args.steps),
+        ]
         if args.smoke:
             command.append("--smoke")
         started = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=args.launch_timeout)
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=args.launch_timeout, check=False
+        )
         if done.returncode != 0:
-            raise SystemExit(f"torchrun with {k} processes and hook {hook} failed:\n{done.stdout[-4000:]}\n"
-                             f"{done.stderr[-4000:]}")
+            raise SystemExit(
+                f"torchrun with {k} processes and hook {hook} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+            )
         measured = json.loads(result.read_text())
         measured["launch_s"] = round(time.perf_counter() - started, 1)
         return measured
@@ -164,11 +206,17 @@ def worker(result: Path, args: argparse.Namespace) -> None:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     seconds = time_steps(model, precision, device, args.batch, args.seq, args.warmup, args.steps, hook)
     if int(os.environ.get("RANK", "0")) == 0:
-        result.write_text(json.dumps({
-            "gpus": world, "hook": hook or "none", "step_ms": sig(1000 * seconds),
-            "samples_per_s": sig(world * args.batch / seconds),
-            "grad_mb_per_step": round(gradient_bytes_per_step(model, hook, 4) / 2**20, 2) if world > 1 else 0.0,
-        }))
+        result.write_text(
+            json.dumps(
+                {
+                    "gpus": world,
+                    "hook": hook or "none",
+                    "step_ms": sig(1000 * seconds),
+                    "samples_per_s": sig(world * args.batch / seconds),
+                    "grad_mb_per_step": round(gradient_bytes_per_step(model, hook, 4) / 2**20, 2) if world > 1 else 0.0,
+                }
+            )
+        )
 
 
 def ddp_table(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -207,25 +255,46 @@ def markdown(report: dict[str, Any]) -> str:
     """The measured tables as Markdown (a table without rows is left out)."""
     lines = [f"GPU bench, {report['date']}, {report['machine']}"] if report.get("machine") else []
     if report["precision"]:
-        lines += ["", "| preset | params (M) | seq | batch | fp32 ms/step | bf16 ms/step | bf16 speed-up "
-                  "| fp32 TFLOP/s | bf16 TFLOP/s |", "|---|---|---|---|---|---|---|---|---|"]
+        header = (
+            "| preset | params (M) | seq | batch | fp32 ms/step | bf16 ms/step | bf16 speed-up "
+            "| fp32 TFLOP/s | bf16 TFLOP/s |"
+        )
+        lines += ["", header, "|---|---|---|---|---|---|---|---|---|"]
         for r in report["precision"]:
-            lines.append(f"| {r['preset']} | {r['params_m']} | {r['seq']} | {r['batch']} | {r['fp32_ms']} "
-                         f"| {r['bf16_ms']} | {r['speedup']}x | {r['fp32_tflops']} | {r['bf16_tflops']} |")
+            lines.append(
+                f"| {r['preset']} | {r['params_m']} | {r['seq']} | {r['batch']} | {r['fp32_ms']} "
+                f"| {r['bf16_ms']} | {r['speedup']}x | {r['fp32_tflops']} | {r['bf16_tflops']} |"
+            )
     if report["ddp"]:
-        lines += ["", f"DDP ({report['ddp_preset']} preset, seq {report['ddp_seq']}, {report['ddp_batch']} per GPU, "
-                  f"{report['ddp_precision']}):", "",
-                  "| GPUs | hook | samples/s | step ms | scaling efficiency | gradient MB sent per rank per step |",
-                  "|---|---|---|---|---|---|"]
+        title = (
+            f"DDP ({report['ddp_preset']} preset, seq {report['ddp_seq']}, {report['ddp_batch']} per GPU, "
+            f"{report['ddp_precision']}):"
+        )
+        lines += [
+            "",
+            title,
+            "",
+            "| GPUs | hook | samples/s | step ms | scaling efficiency | gradient MB sent per rank per step |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in report["ddp"]:
-            lines.append(f"| {r['gpus']} | {r['hook']} | {r['samples_per_s']} | {r['step_ms']} "
-                         f"| {r['efficiency']:.1%} | {r['grad_mb_per_step']} |")
-    lines += ["", "Gradient all-reduce volume per rank per optimiser step (computed from parameter shapes; "
-              "PowerSGD rank 4):", "",
-              "| preset | params (M) | fp32 MB | bf16 hook MB | saving | PowerSGD MB | saving |", "|---|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {r['gpus']} | {r['hook']} | {r['samples_per_s']} | {r['step_ms']} "
+                f"| {r['efficiency']:.1%} | {r['grad_mb_per_step']} |"
+            )
+    title = "Gradient all-reduce payload per rank per optimiser step (from parameter shapes; PowerSGD rank 4):"
+    lines += [
+        "",
+        title,
+        "",
+        "| preset | params (M) | fp32 MB | bf16 hook MB | saving | PowerSGD MB | saving |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in report["bytes"]:
-        lines.append(f"| {r['preset']} | {r['params_m']} | {r['fp32_mb']} | {r['bf16_mb']} | {r['bf16_saving']}x "
-                     f"| {r['powersgd_mb']} | {r['powersgd_saving']}x |")
+        lines.append(
+            f"| {r['preset']} | {r['params_m']} | {r['fp32_mb']} | {r['bf16_mb']} | {r['bf16_saving']}x "
+            f"| {r['powersgd_mb']} | {r['powersgd_saving']}x |"
+        )
     return "\n".join(lines)
 
 
@@ -270,16 +339,25 @@ def main(argv: list[str]) -> None:
     started = time.perf_counter()
     device = "cpu" if args.smoke else "cuda:0"
     machine = f"{platform.node()}, " + (
-        f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU")
+        f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU"
+    )
     print(f"(a) step time, {device}", flush=True)
     precision = precision_table(args, device)
     print("(b) DDP throughput", flush=True)
     ddp = ddp_table(args)
-    report = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine,
-              "torch": torch.__version__, "smoke": args.smoke, "precision": precision, "ddp": ddp,
-              "ddp_preset": args.ddp_preset, "ddp_seq": args.ddp_seq, "ddp_batch": args.ddp_batch,
-              "ddp_precision": "fp32" if args.smoke else "bf16",
-              "bytes": bytes_table(sorted({*args.presets, args.ddp_preset}, key=list(PRESETS).index))}
+    report = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine,
+        "torch": torch.__version__,
+        "smoke": args.smoke,
+        "precision": precision,
+        "ddp": ddp,
+        "ddp_preset": args.ddp_preset,
+        "ddp_seq": args.ddp_seq,
+        "ddp_batch": args.ddp_batch,
+        "ddp_precision": "fp32" if args.smoke else "bf16",
+        "bytes": bytes_table(sorted({*args.presets, args.ddp_preset}, key=list(PRESETS).index)),
+    }
     report["total_s"] = round(time.perf_counter() - started, 1)
     print(markdown(report))
     print(f"total {report['total_s']} s")

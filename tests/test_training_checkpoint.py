@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from training_worker import Net, make_data
-
 from seek.errors import ConfigError
 from seek.runs import RunFolder
 from seek.training import Callback, Trainer, TrainerConfig
@@ -28,14 +26,17 @@ from seek.training.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
+from training_worker import Net, make_data
 
 WORKER = Path(__file__).parent / "training_worker.py"
 
 
 def test_state_round_trips_with_int_keys_tuples_and_tensors(tmp_path: Path) -> None:
     state = {
-        "optimizer": {"state": {0: {"step": torch.tensor(3.0), "exp_avg": torch.randn(2, 3)}},
-                      "param_groups": [{"betas": (0.9, 0.999), "params": [0], "foreach": None, "lr": 1e-3}]},
+        "optimizer": {
+            "state": {0: {"step": torch.tensor(3.0), "exp_avg": torch.randn(2, 3)}},
+            "param_groups": [{"betas": (0.9, 0.999), "params": [0], "foreach": None, "lr": 1e-3}],
+        },
         "loop": {"history": [{"epoch": 1, "val_loss": float("nan")}], "best": None},
     }
     path = save_checkpoint(tmp_path / "step-00000001.safetensors", state)
@@ -75,12 +76,25 @@ class Crash(Callback):
 def run_training(folder: Path, resume: bool = False, crash_at: int | None = None, **overrides: Any) -> Any:
     torch.manual_seed(0 if not resume else 123)  # a resumed run must not depend on how its model was initialised
     model = Net(dropout=0.3)
-    values = {"epochs": 3, "batch_size": 8, "accumulation_steps": 2, "checkpoint_every_steps": 2, "seed": 4,
-              "early_stopping_patience": None, "lr": 1e-2}
+    values = {
+        "epochs": 3,
+        "batch_size": 8,
+        "accumulation_steps": 2,
+        "checkpoint_every_steps": 2,
+        "seed": 4,
+        "early_stopping_patience": None,
+        "lr": 1e-2,
+    }
     config = TrainerConfig(**{**values, **overrides})
     callbacks = [Crash(crash_at)] if crash_at else []
-    trainer = Trainer(model, config, loss_fn=lambda o, b: torch.nn.functional.cross_entropy(o, b["y"]),
-                      callbacks=callbacks, run=RunFolder(folder, resume=resume), progress=False)
+    trainer = Trainer(
+        model,
+        config,
+        loss_fn=lambda o, b: torch.nn.functional.cross_entropy(o, b["y"]),
+        callbacks=callbacks,
+        run=RunFolder(folder, resume=resume),
+        progress=False,
+    )
     result = trainer.fit(make_data(88, 1), make_data(16, 2), resume=resume)
     return model, result
 
@@ -122,8 +136,13 @@ def test_resume_without_a_checkpoint_starts_from_scratch(tmp_path: Path) -> None
     torch.manual_seed(0)
     model = Net(dropout=0.3)
     config = TrainerConfig(epochs=1, batch_size=8, accumulation_steps=2, seed=4, lr=1e-2, early_stopping_patience=None)
-    trainer = Trainer(model, config, loss_fn=lambda o, b: torch.nn.functional.cross_entropy(o, b["y"]),
-                      run=RunFolder(tmp_path / "empty", resume=True), progress=False)
+    trainer = Trainer(
+        model,
+        config,
+        loss_fn=lambda o, b: torch.nn.functional.cross_entropy(o, b["y"]),
+        run=RunFolder(tmp_path / "empty", resume=True),
+        progress=False,
+    )
     assert trainer.fit(make_data(88, 1), make_data(16, 2), resume=True).resumed_from is None
     assert all(torch.equal(model.state_dict()[k], v) for k, v in reference.state_dict().items())
 
@@ -136,8 +155,12 @@ def test_resume_needs_a_run_folder() -> None:
 
 def worker(out: Path, *flags: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "core"), str(WORKER.parent)])}
-    return subprocess.Popen([sys.executable, str(WORKER), "resume", str(out), *flags], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), "resume", str(out), *flags],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 @pytest.mark.slow

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
+import pytest
 from seek.errors import ConfigError
 from seek.training import TrainerConfig
 from seek.training.schedule import WarmupSchedule
@@ -54,7 +55,7 @@ def test_warmup_rises_linearly_then_cosine_decays_to_the_floor() -> None:
     assert schedule(55) == pytest.approx(0.1 + 0.9 * 0.5)
     assert schedule(100) == pytest.approx(0.1)
     factors = [schedule(s) for s in range(10, 101)]
-    assert all(a >= b for a, b in zip(factors, factors[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(factors))
 
 
 def test_linear_and_constant_schedules() -> None:

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 import torch
-from training_worker import Net, make_data
-
 from seek.errors import ConfigError
 from seek.runs import RunFolder
 from seek.training import Callback, StopTraining, Trainer, TrainerConfig
+from training_worker import Net, make_data
 
 
 def ce(outputs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
@@ -20,8 +19,16 @@ def ce(outputs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
 
 def quiet(**overrides: Any) -> TrainerConfig:
     """A config without the knobs that would hide a wrongly scaled gradient (clipping, warmup)."""
-    values = {"epochs": 1, "lr": 0.1, "optimizer": "sgd", "grad_clip": None, "warmup_ratio": 0.0,
-              "schedule": "constant", "early_stopping_patience": None, "seed": 7}
+    values = {
+        "epochs": 1,
+        "lr": 0.1,
+        "optimizer": "sgd",
+        "grad_clip": None,
+        "warmup_ratio": 0.0,
+        "schedule": "constant",
+        "early_stopping_patience": None,
+        "seed": 7,
+    }
     return TrainerConfig(**{**values, **overrides})
 
 
@@ -172,8 +179,9 @@ def test_gradient_clipping_bounds_the_update() -> None:
 
     torch.manual_seed(0)
     start = Net().state_dict()
-    after = trained(quiet(batch_size=32, lr=1.0, weight_decay=0.0, grad_clip=1e-3), make_data(32, 1),
-                    callbacks=[Norms()])
+    after = trained(
+        quiet(batch_size=32, lr=1.0, weight_decay=0.0, grad_clip=1e-3), make_data(32, 1), callbacks=[Norms()]
+    )
     step = torch.cat([(after[k] - start[k]).flatten() for k in start])
     assert seen[0] > 1e-3
     assert float(step.norm()) == pytest.approx(1e-3, rel=1e-4)
@@ -219,8 +227,9 @@ def test_predict_returns_outputs_in_dataset_order_and_evaluate_reports_metrics()
     torch.manual_seed(0)
     model = Net()
     data = make_data(21, 3)
-    trainer = Trainer(model, TrainerConfig(batch_size=4), loss_fn=ce, progress=False,
-                      metrics_fn=lambda out, y: {"n": len(y)})
+    trainer = Trainer(
+        model, TrainerConfig(batch_size=4), loss_fn=ce, progress=False, metrics_fn=lambda out, y: {"n": len(y)}
+    )
     with torch.no_grad():
         expected = model(data["x"])
     assert torch.allclose(trainer.predict({"x": data["x"]}), expected, atol=1e-6)
@@ -238,8 +247,15 @@ def test_default_losses_follow_the_seek_model_head() -> None:
     mask[::3, 7:] = False
     for head, y in (("classification", (x[:, :, 0].mean(1) > 0).long()), ("regression", x[:, :, 1].mean(1))):
         torch.manual_seed(0)
-        cfg = SeekConfig.preset("tiny", input_type="dense", input_dim=3, head=head, num_outputs=2 if head == "classification" else 1,
-                                max_len=16, segment_size=4)
+        cfg = SeekConfig.preset(
+            "tiny",
+            input_type="dense",
+            input_dim=3,
+            head=head,
+            num_outputs=2 if head == "classification" else 1,
+            max_len=16,
+            segment_size=4,
+        )
         trainer = Trainer(SeekTransformer(cfg), TrainerConfig(epochs=2, batch_size=8, lr=3e-3), progress=False)
         result = trainer.fit({"x": x, "mask": mask, "y": y}, {"x": x, "mask": mask, "y": y})
         assert result.history[-1]["val_loss"] < result.history[0]["train_loss"]

@@ -1,8 +1,8 @@
 """Small training scripts the training tests run in subprocesses (a SIGKILL target, and torchrun workers).
 
-    python tests/training_worker.py resume OUT [--resume]      # trains into run folder OUT, slowly enough to kill
-    python -m torch.distributed.run --nproc_per_node 2 tests/training_worker.py ddp OUT   # gloo variants
-    python tests/training_worker.py ddp OUT                     # the same runs in one process
+python tests/training_worker.py resume OUT [--resume]      # trains into run folder OUT, slowly enough to kill
+python -m torch.distributed.run --nproc_per_node 2 tests/training_worker.py ddp OUT   # gloo variants
+python tests/training_worker.py ddp OUT                     # the same runs in one process
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
-
 from seek.runs import RunFolder
 from seek.training import Callback, Trainer, TrainerConfig
 
@@ -58,9 +57,17 @@ def resume_job(out: Path, resume: bool) -> None:
     """Train a dropout MLP with a checkpoint after every step; write final weights and history."""
     torch.manual_seed(0)
     model = Net(dropout=0.2)
-    loss_fn = lambda outputs, batch: torch.nn.functional.cross_entropy(outputs, batch["y"])  # noqa: E731
-    config = TrainerConfig(epochs=3, batch_size=8, accumulation_steps=2, lr=1e-2, checkpoint_every_steps=1,
-                           keep_checkpoints=2, early_stopping_patience=None, seed=3)
+    loss_fn = lambda outputs, batch: torch.nn.functional.cross_entropy(outputs, batch["y"])
+    config = TrainerConfig(
+        epochs=3,
+        batch_size=8,
+        accumulation_steps=2,
+        lr=1e-2,
+        checkpoint_every_steps=1,
+        keep_checkpoints=2,
+        early_stopping_patience=None,
+        seed=3,
+    )
     run = RunFolder(out, resume=resume)
     trainer = Trainer(model, config, loss_fn=loss_fn, callbacks=[Slow()], run=run, progress=False)
     result = trainer.fit(make_data(96, 1), make_data(32, 2), resume=resume)
@@ -82,10 +89,19 @@ def ddp_job(out: Path, variants: list[str]) -> None:
     for name in variants:
         torch.manual_seed(0)
         model = Net()
-        config = TrainerConfig(epochs=2, batch_size=16, accumulation_steps=2, lr=1e-2, warmup_ratio=0.2, seed=5,
-                               early_stopping_patience=None, **DDP_VARIANTS[name])
-        trainer = Trainer(model, config, loss_fn=lambda o, b: torch.nn.functional.cross_entropy(o, b["y"]),
-                          progress=False)
+        config = TrainerConfig(
+            epochs=2,
+            batch_size=16,
+            accumulation_steps=2,
+            lr=1e-2,
+            warmup_ratio=0.2,
+            seed=5,
+            early_stopping_patience=None,
+            **DDP_VARIANTS[name],
+        )
+        trainer = Trainer(
+            model, config, loss_fn=lambda o, b: torch.nn.functional.cross_entropy(o, b["y"]), progress=False
+        )
         trainer.fit(make_data(80, 1), make_data(16, 2))
         if name == "fsdp" and trainer.dist.enabled:
             from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from seek.training.trainer import FitResult, Trainer
 
 
-class StopTraining(Exception):  # noqa: N818 - a signal, not an error
+class StopTraining(Exception):
     """Raise from ``on_epoch_end`` to end training after this epoch (history and checkpoint are kept)."""
 
 

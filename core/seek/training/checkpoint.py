@@ -110,8 +110,8 @@ def prune_checkpoints(directory: Path, keep: int) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def capture_rng() -> dict[str, torch.Tensor]:
-    """This process's python, numpy, torch and CUDA RNG states, each as a fixed-shape tensor."""
+def capture_rng(device: torch.device | None = None) -> dict[str, torch.Tensor]:
+    """This process's python, numpy, torch (and ``device``'s CUDA) RNG states, each as a fixed-shape tensor."""
     import torch
 
     version, words, gauss = random.getstate()
@@ -128,12 +128,13 @@ def capture_rng() -> dict[str, torch.Tensor]:
         _, keys, pos, has_gauss, cached = np.random.get_state()
         states["numpy"] = torch.tensor([*keys.tolist(), pos, has_gauss], dtype=torch.int64)
         states["numpy_gauss"] = torch.tensor([cached], dtype=torch.float64)
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        states["cuda"] = torch.stack(torch.cuda.get_rng_state_all())
+    if device is not None and device.type == "cuda":
+        # only this rank's GPU: reading every device's state would open a context on each of them
+        states["cuda"] = torch.cuda.get_rng_state(device)
     return states
 
 
-def restore_rng(states: dict[str, torch.Tensor]) -> None:
+def restore_rng(states: dict[str, torch.Tensor], device: torch.device | None = None) -> None:
     """Put back the RNG states taken by :func:`capture_rng`."""
     import torch
 
@@ -147,5 +148,5 @@ def restore_rng(states: dict[str, torch.Tensor]) -> None:
         values = states["numpy"].tolist()
         keys = np.array(values[:-2], dtype=np.uint32)
         np.random.set_state(("MT19937", keys, int(values[-2]), int(values[-1]), float(states["numpy_gauss"][0])))
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(list(states["cuda"].to(torch.uint8)))
+    if "cuda" in states and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(states["cuda"].to(torch.uint8), device)

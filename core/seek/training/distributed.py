@@ -81,13 +81,20 @@ def resolve_device(requested: str | torch.device, info: DistInfo) -> torch.devic
 
 
 def wrap_model(
-    model: torch.nn.Module, info: DistInfo, device: torch.device, strategy: str, compression: str | None, powersgd_rank: int
+    model: torch.nn.Module,
+    info: DistInfo,
+    device: torch.device,
+    strategy: str,
+    compression: str | None,
+    powersgd_rank: int,
 ) -> torch.nn.Module:
     """Wrap ``model`` for data-parallel training (DDP with an optional compression hook, or FSDP2)."""
     if not info.enabled:
         return model
     if compression == "bf16" and device.type != "cuda":
-        raise ConfigError("trainer.grad_compression='bf16': torch's bf16 hook needs NCCL on CUDA; use 'fp16' on CPU/gloo")
+        raise ConfigError(
+            "trainer.grad_compression='bf16': torch's bf16 hook needs NCCL on CUDA; use 'fp16' on CPU/gloo"
+        )
     if strategy == "fsdp":
         return _fully_shard(model)
     from torch.nn.parallel import DistributedDataParallel
@@ -178,7 +185,9 @@ def all_reduce_sum(values: list[float], info: DistInfo, device: torch.device) ->
     return tensor.tolist()
 
 
-def gather_tensors(tensors: dict[str, torch.Tensor], info: DistInfo, device: torch.device) -> list[dict[str, torch.Tensor]]:
+def gather_tensors(
+    tensors: dict[str, torch.Tensor], info: DistInfo, device: torch.device
+) -> list[dict[str, torch.Tensor]]:
     """Every rank's same-shaped ``tensors``, indexed by rank (only one entry in one process)."""
     if not info.enabled:
         return [tensors]

@@ -40,6 +40,6 @@ def build_scheduler(
     """LambdaLR over ``total_steps`` optimiser steps with ``warmup_ratio`` of them spent warming up."""
     import torch
 
-    warmup = int(round(warmup_ratio * total_steps))
+    warmup = round(warmup_ratio * total_steps)
     schedule = WarmupSchedule(total_steps=total_steps, warmup_steps=warmup, kind=kind, min_ratio=min_ratio)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)

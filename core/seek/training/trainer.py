@@ -99,7 +99,11 @@ class Trainer:
         self.progress = progress
         self.model = model.to(self.device)
         self.wrapped = dist_.wrap_model(
-            self.model, self.dist, self.device, self.config.distributed, self.config.grad_compression,
+            self.model,
+            self.dist,
+            self.device,
+            self.config.distributed,
+            self.config.grad_compression,
             self.config.powersgd_rank,
         )
         self.optimizer = self._build_optimizer()
@@ -339,7 +343,9 @@ class Trainer:
         outputs, targets, loss_sum, count = [], [], 0.0, 0
         try:
             with torch.no_grad():
-                for raw in loader(dataset, sequential_batches(len(dataset), size), self.config.num_workers, 0, self._pin):
+                for raw in loader(
+                    dataset, sequential_batches(len(dataset), size), self.config.num_workers, 0, self._pin
+                ):
                     batch = to_device(raw, self.device)
                     with self._autocast():
                         out = self.model(batch["x"], mask=batch.get("mask"))
@@ -363,7 +369,7 @@ class Trainer:
             return
         weights = model_state(self.model, self._fsdp)
         optimizer = optimizer_state(self.model, self.optimizer, self._fsdp)
-        rng = dist_.gather_tensors(ckpt.capture_rng(), self.dist, self.device)
+        rng = dist_.gather_tensors(ckpt.capture_rng(self.device), self.dist, self.device)
         if self.dist.is_main:
             payload = {
                 "model": weights,
@@ -402,10 +408,14 @@ class Trainer:
         self.scaler.load_state_dict(payload["scaler"])
         self.state = _Loop(**payload["loop"])
         if payload["world_size"] == self.dist.world_size:
-            ckpt.restore_rng(payload["rng"][str(self.dist.rank)])
+            ckpt.restore_rng(payload["rng"][str(self.dist.rank)], self.device)
         else:
-            log.warning("%s: saved with %d ranks, resuming with %d: RNG streams are reseeded",
-                        path, payload["world_size"], self.dist.world_size)
+            log.warning(
+                "%s: saved with %d ranks, resuming with %d: RNG streams are reseeded",
+                path,
+                payload["world_size"],
+                self.dist.world_size,
+            )
             self._seed()
         log.info("resumed from %s (epoch %d, step %d)", path, self.state.epoch + 1, self.state.global_step)
         return str(path)
