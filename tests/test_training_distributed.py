@@ -107,6 +107,18 @@ def test_two_gloo_ranks_train_the_same_weights_as_one_process(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("resumed", "uninterrupted"), [("dropout_resumed", "dropout"), ("fsdp_resumed", "fsdp")])
+def test_a_crashed_two_rank_run_resumes_to_the_same_weights(
+    two_process_run: Path, resumed: str, uninterrupted: str
+) -> None:
+    expected = load_file(two_process_run / f"{uninterrupted}.safetensors")
+    got = load_file(two_process_run / f"{resumed}.safetensors")
+    assert all(torch.equal(got[k], v) for k, v in expected.items())
+    stats = json.loads((two_process_run / "stats.json").read_text())
+    assert stats[resumed]["resumed_from"].startswith("step-")
+
+
+@pytest.mark.slow
 def test_compressed_gradients_train_close_to_exact_ones(
     two_process_run: Path, single_process_weights: dict[str, torch.Tensor]
 ) -> None:

@@ -13,11 +13,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import save_file
 from seek.runs import RunFolder
 from seek.training import Callback, Trainer, TrainerConfig
+from seek.training.state_dicts import model_state
 
 
 class Net(torch.nn.Module):
@@ -75,40 +77,74 @@ def resume_job(out: Path, resume: bool) -> None:
     run.write_json("result.json", {"history": result.history, "resumed_from": result.resumed_from})
 
 
-DDP_VARIANTS = {
+DDP_VARIANTS: dict[str, dict[str, Any]] = {
     "ddp": {},
     "fsdp": {"distributed": "fsdp"},
     "fp16": {"grad_compression": "fp16"},
     "powersgd": {"grad_compression": "powersgd", "powersgd_rank": 2},
+    # with dropout, uninterrupted and then crashed + resumed: per-rank RNG streams must come back exactly
+    "dropout": {"dropout": 0.2},
+    "dropout_resumed": {"dropout": 0.2, "crash_at": 3},
+    "fsdp_resumed": {"distributed": "fsdp", "crash_at": 4},
 }
+
+
+class Crash(Callback):
+    """Raises after optimiser step ``at`` on every rank, like a job that dies mid-epoch."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        if step == self.at:
+            raise KeyboardInterrupt
+
+
+def train_variant(out: Path, name: str, resume: bool = False) -> tuple[Trainer, str | None]:
+    """One seeded training of the MLP as ``name`` describes; returns the trainer and the checkpoint resumed from."""
+    options = dict(DDP_VARIANTS[name])
+    dropout, crash_at = options.pop("dropout", 0.0), options.pop("crash_at", None)
+    torch.manual_seed(0 if not resume else 99)
+    model = Net(dropout)
+    config = TrainerConfig(
+        epochs=2,
+        batch_size=16,
+        accumulation_steps=2,
+        lr=1e-2,
+        warmup_ratio=0.2,
+        seed=5,
+        early_stopping_patience=None,
+        checkpoint_every_steps=2 if crash_at else 0,
+        **options,
+    )
+    run = None
+    if crash_at:
+        (out / name).mkdir(parents=True, exist_ok=True)
+        run = RunFolder(out / name, resume=True)
+    callbacks = [Crash(crash_at)] if crash_at and not resume else []
+    trainer = Trainer(
+        model,
+        config,
+        loss_fn=lambda o, b: torch.nn.functional.cross_entropy(o, b["y"]),
+        callbacks=callbacks,
+        run=run,
+        progress=False,
+    )
+    try:
+        result = trainer.fit(make_data(80, 1), make_data(16, 2), resume=resume)
+    except KeyboardInterrupt:
+        return train_variant(out, name, resume=True)
+    return trainer, result.resumed_from
 
 
 def ddp_job(out: Path, variants: list[str]) -> None:
     """Train the same seeded MLP once per variant; rank 0 writes weights and compression counters."""
     stats = {}
     for name in variants:
-        torch.manual_seed(0)
-        model = Net()
-        config = TrainerConfig(
-            epochs=2,
-            batch_size=16,
-            accumulation_steps=2,
-            lr=1e-2,
-            warmup_ratio=0.2,
-            seed=5,
-            early_stopping_patience=None,
-            **DDP_VARIANTS[name],
-        )
-        trainer = Trainer(
-            model, config, loss_fn=lambda o, b: torch.nn.functional.cross_entropy(o, b["y"]), progress=False
-        )
-        trainer.fit(make_data(80, 1), make_data(16, 2))
-        if name == "fsdp" and trainer.dist.enabled:
-            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-            weights = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-        else:
-            weights = model.state_dict()
+        trainer, resumed_from = train_variant(out, name)
+        if resumed_from:
+            stats[name] = {"resumed_from": Path(resumed_from).name}
+        weights = model_state(trainer.model, trainer.dist.enabled and trainer.config.distributed == "fsdp")
         hook_state = getattr(trainer.wrapped, "seek_comm_hook_state", None)
         if hasattr(hook_state, "total_numel_before_compression"):
             stats[name] = {
