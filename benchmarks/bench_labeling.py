@@ -18,7 +18,9 @@ from pathlib import Path
 STRATEGIES = ("random", "least_confidence", "margin", "entropy", "margin+diversity")
 
 
-def labels_to_target(strategy: str, seed: int, targets: tuple[float, ...], budget: int, batch: int, start: int) -> dict[float, int | None]:
+def labels_to_target(
+    strategy: str, seed: int, targets: tuple[float, ...], budget: int, batch: int, start: int
+) -> dict[float, int | None]:
     """Run one simulation; the number of labels at which each target accuracy was first reached."""
     import numpy as np
     from sklearn.datasets import load_digits
@@ -72,11 +74,18 @@ def main() -> None:
     started = time.perf_counter()
     table: dict[str, dict[float, list[int | None]]] = {}
     for strategy in STRATEGIES:
-        runs = [labels_to_target(strategy, seed, targets, args.budget, args.batch, args.start) for seed in range(args.seeds)]
+        runs = [
+            labels_to_target(strategy, seed, targets, args.budget, args.batch, args.start) for seed in range(args.seeds)
+        ]
         table[strategy] = {t: [r[t] for r in runs] for t in targets}
         print(strategy, table[strategy], flush=True)
-    header = "| strategy | " + " | ".join(f"labels to {t:.0%} (mean of {args.seeds})" for t in targets) + \
-        " | " + " | ".join(f"vs random at {t:.0%}" for t in targets) + " |"
+    header = (
+        "| strategy | "
+        + " | ".join(f"labels to {t:.0%} (mean of {args.seeds})" for t in targets)
+        + " | "
+        + " | ".join(f"vs random at {t:.0%}" for t in targets)
+        + " |"
+    )
     rows = [header, "|" + "---|" * (1 + 2 * len(targets))]
 
     def mean(values: list[int | None]) -> float | None:
@@ -93,24 +102,32 @@ def main() -> None:
             m, r = mean(table[strategy][t]), mean(table["random"][t])
             ratios.append(f"{m / r:.2f}x the labels" if m is not None and r is not None else "-")
         rows.append(f"| {strategy} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    text = "\n".join([
-        "# Labelling simulation: uncertainty sampling vs random sampling",
-        "",
-        f"Command: `python benchmarks/bench_labeling.py --seeds {args.seeds} --targets {args.targets} "
-        f"--budget {args.budget} --batch {args.batch} --start {args.start}`  ",
-        f"Machine: {cpu}, 2 cores shared with other jobs.  ",
-        f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; took {time.perf_counter() - started:.0f} s.",
-        "",
-        "Data: scikit-learn digits (1,797 images, 10 classes), 30 % held out for test accuracy. Model: logistic "
-        f"regression on standardised pixels. Start: {args.start} random labels; then {args.batch} labels per round "
-        "picked by each strategy through `seek.data.labeling.select_uncertain` (the code `seek label suggest` uses). "
-        "Cells: labels needed before the test accuracy first reaches the target, averaged over seeds.",
-        "",
-        *rows,
-        "",
-    ])
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    text = "\n".join(
+        [
+            "# Labelling simulation: uncertainty sampling vs random sampling",
+            "",
+            f"Command: `python benchmarks/bench_labeling.py --seeds {args.seeds} --targets {args.targets} "
+            f"--budget {args.budget} --batch {args.batch} --start {args.start}`  ",
+            f"Machine: {cpu}, 2 cores shared with other jobs.  ",
+            f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; took {time.perf_counter() - started:.0f} s.",
+            "",
+            "Data: scikit-learn digits (1,797 images, 10 classes), 30 % held out for test accuracy. Model: logistic "
+            f"regression on standardised pixels. Start: {args.start} random labels; then {args.batch} labels per round "
+            "picked by each strategy through `seek.data.labeling.select_uncertain` (as `seek label suggest` does). "
+            "Cells: labels needed before the test accuracy first reaches the target, averaged over seeds.",
+            "",
+            *rows,
+            "",
+        ]
+    )
     atomic_write_text(args.out, text)
     print(text)
 

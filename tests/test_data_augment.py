@@ -17,12 +17,20 @@ from seek.data.terms import Term, TermDictionary
 from seek.errors import ConfigError, DataError
 
 TERMS = TermDictionary("finance", [Term("card not present", ("CNP",)), Term("chargeback")])
-SYNONYMS = {"card": ["plastic"], "fraud": ["scam"], "chargeback": ["refund"], "quick": ["fast"], "present": ["here"],
-            "purchase": ["buy"]}
+SYNONYMS = {
+    "card": ["plastic"],
+    "fraud": ["scam"],
+    "chargeback": ["refund"],
+    "quick": ["fast"],
+    "present": ["here"],
+    "purchase": ["buy"],
+}
 
 
 def test_protected_terms_are_never_replaced_even_at_rate_one() -> None:
-    texts = pl.Series(["Fraud on a card not present purchase, quick chargeback.", "A CNP card is present", "chargeback"])
+    texts = pl.Series(
+        ["Fraud on a card not present purchase, quick chargeback.", "A CNP card is present", "chargeback"]
+    )
     out = SynonymReplacer(SYNONYMS, rate=1.0, protected=TERMS).augment(texts).to_list()
     assert out == ["Scam on a card not present buy, fast chargeback.", "A CNP plastic is here", None]
 

@@ -59,16 +59,22 @@ def test_check_exits_1_when_a_threshold_fails_and_0_when_relaxed(tmp_path: Path)
 
 
 def test_clean_writes_cleaned_rejected_and_report_that_add_up(tmp_path: Path) -> None:
-    path = write(tmp_path, "t.csv", "id,text\n1,<b>Fish &amp; chips tonight</b>\n2,Fish & chips tonight!\n"
-                 "3,<b>Fish &amp; chips tonight</b>\n3,ok\n4,货物已经到达港口\n")
+    path = write(
+        tmp_path,
+        "t.csv",
+        "id,text\n1,<b>Fish &amp; chips tonight</b>\n2,Fish & chips tonight!\n"
+        "3,<b>Fish &amp; chips tonight</b>\n3,ok\n4,货物已经到达港口\n",
+    )
     out = tmp_path / "out"
     result = invoke("clean", path, "--out", str(out), "--text", "text", "--key", "id")
     assert result.exit_code == 0, result.output
     kept, rejected = pl.read_parquet(out / "cleaned.parquet"), pl.read_parquet(out / "rejected.parquet")
     assert kept["text"].to_list() == ["Fish & chips tonight", "货物已经到达港口"]
     assert rejected.select("row", "step").to_dicts() == [
-        {"row": 1, "step": "near_duplicates:text"}, {"row": 2, "step": "near_duplicates:text"},
-        {"row": 3, "step": "exact_duplicates:id"}]
+        {"row": 1, "step": "near_duplicates:text"},
+        {"row": 2, "step": "near_duplicates:text"},
+        {"row": 3, "step": "exact_duplicates:id"},
+    ]
     assert rejected.filter(pl.col("row") == 2)["text"].item() == "<b>Fish &amp; chips tonight</b>"
     counts = json.loads((out / "counts.json").read_text())
     assert counts["rows_in"] == 5 == kept.height + rejected.height
@@ -86,8 +92,14 @@ class ShipApp(seek.App):
         raise NotImplementedError
 
     def data_schema(self) -> Schema:
-        return Schema([Field("id", "int", required=True), Field("weight", "float", required=True, min=0),
-                       Field("pickup", "datetime", required=True), Field("delivery", "datetime", required=True)])
+        return Schema(
+            [
+                Field("id", "int", required=True),
+                Field("weight", "float", required=True, min=0),
+                Field("pickup", "datetime", required=True),
+                Field("delivery", "datetime", required=True),
+            ]
+        )
 
     data_mapping = {"weight": "WEIGHT_KG"}
     data_rules = [Rule("delivery_after_pickup", pl.col("delivery") >= pl.col("pickup"), "delivery after pickup")]
@@ -101,9 +113,13 @@ class ShipPlugin:
 
 def test_app_schema_rejects_bad_rows_with_reasons(tmp_path: Path, seek_plugins) -> None:
     seek_plugins.register(ShipPlugin(), name="ship")
-    path = write(tmp_path, "s.csv", "id,WEIGHT_KG,pickup,delivery\n1,2.5,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
-                 "2,-1,2024-01-01 00:00:00,2024-01-02 00:00:00\nx,1,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
-                 "4,1,2024-01-05 00:00:00,2024-01-02 00:00:00\n")
+    path = write(
+        tmp_path,
+        "s.csv",
+        "id,WEIGHT_KG,pickup,delivery\n1,2.5,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
+        "2,-1,2024-01-01 00:00:00,2024-01-02 00:00:00\nx,1,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
+        "4,1,2024-01-05 00:00:00,2024-01-02 00:00:00\n",
+    )
     out = tmp_path / "out"
     result = seek_plugins.invoke("data", "clean", path, "--out", str(out), "--app", "ship-test")
     assert result.exit_code == 0, result.output
@@ -115,3 +131,25 @@ def test_app_schema_rejects_bad_rows_with_reasons(tmp_path: Path, seek_plugins) 
     assert check.exit_code == 1 and "threshold failed: validity" in check.output
     unknown = seek_plugins.invoke("data", "check", path, "--schema", "no-such-app")
     assert unknown.exit_code != 0 and "no-such-app" in unknown.output
+
+
+class FreightTerms:
+    @seek.hookimpl
+    def seek_term_dictionaries(self):
+        from seek.data.terms import Term, TermDictionary
+
+        return [TermDictionary("logistics", [Term("bill of lading", ("B/L", "BOL"))])]
+
+
+def test_hook_seek_term_dictionaries_normalise_text_in_clean(tmp_path: Path, seek_plugins) -> None:
+    seek_plugins.register(FreightTerms(), name="freight-terms")
+    path = write(tmp_path, "n.csv", "text\nsend the BOL to the port agent today\n")
+    out = tmp_path / "out"
+    result = seek_plugins.invoke("data", "clean", path, "--out", str(out), "--text", "text")
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(out / "cleaned.parquet")["text"].item() == "send the bill of lading to the port agent today"
+    assert "normalise_terms:text: 0 rejected, 1 changed" in result.output
+    plain = seek_plugins.invoke("data", "clean", path, "--out", str(tmp_path / "o2"), "--text", "text", "--no-terms")
+    assert plain.exit_code == 0 and pl.read_parquet(tmp_path / "o2" / "cleaned.parquet")["text"].item().startswith(
+        "send the BOL"
+    )

@@ -33,7 +33,9 @@ def test_near_duplicates_found_above_threshold_and_kept_below() -> None:
     far = "an invoice for freight shipped from the port yesterday evening"
     assert jaccard(base.replace(" ", ""), close.replace(" ", "")) > 0.85
     assert jaccard(base.replace(" ", ""), far.replace(" ", "")) < 0.1
-    frame = pl.DataFrame({"text": [base, far, close.upper() + "!!", "THE QUICK brown fox, jumps over the lazy dog near the river bank."]})
+    frame = pl.DataFrame(
+        {"text": [base, far, close.upper() + "!!", "THE QUICK brown fox, jumps over the lazy dog near the river bank."]}
+    )
     result = Pipeline([NearDuplicates("text", threshold=0.8, num_perm=128)]).run(frame)
     assert result.kept["text"].to_list() == [base, far]
     assert [r.split(" (")[0] for r in result.rejected["reason"].to_list()] == ["near-duplicate of row 0"] * 2
@@ -53,7 +55,9 @@ def test_threshold_decides_at_the_estimated_jaccard() -> None:
 
 
 def test_cjk_near_duplicates_differing_only_in_punctuation() -> None:
-    frame = pl.DataFrame({"text": ["今天天气很好，我们去公园散步吧。", "今天天气很好,我们去公园散步吧!", "货物已经到达港口请及时提货"]})
+    frame = pl.DataFrame(
+        {"text": ["今天天气很好，我们去公园散步吧。", "今天天气很好,我们去公园散步吧!", "货物已经到达港口请及时提货"]}
+    )
     result = Pipeline([NearDuplicates("text", threshold=0.9)]).run(frame)
     assert result.rejected["row"].to_list() == [1]
 

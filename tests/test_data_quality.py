@@ -20,18 +20,30 @@ NOW = dt.datetime(2025, 1, 1)
 
 
 def shipments() -> pl.DataFrame:
-    return pl.DataFrame({
-        "id": [1, 2, 3, 4, 4],
-        "weight": [1.0, None, -3.0, 2.0, 2.0],
-        "pickup": [dt.datetime(2024, 12, 1)] * 3 + [dt.datetime(2020, 1, 1)] * 2,
-        "delivery": [dt.datetime(2024, 12, 2), dt.datetime(2024, 11, 1), dt.datetime(2024, 12, 3),
-                     dt.datetime(2020, 1, 2), dt.datetime(2020, 1, 2)],
-    })
+    return pl.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 4],
+            "weight": [1.0, None, -3.0, 2.0, 2.0],
+            "pickup": [dt.datetime(2024, 12, 1)] * 3 + [dt.datetime(2020, 1, 1)] * 2,
+            "delivery": [
+                dt.datetime(2024, 12, 2),
+                dt.datetime(2024, 11, 1),
+                dt.datetime(2024, 12, 3),
+                dt.datetime(2020, 1, 2),
+                dt.datetime(2020, 1, 2),
+            ],
+        }
+    )
 
 
-SCHEMA = Schema([Field("id", "int", required=True), Field("weight", "float", required=True, min=0),
-                 Field("pickup", "datetime", not_future=True)],
-                rules=[Rule("delivery_after_pickup", pl.col("delivery") >= pl.col("pickup"), "delivery after pickup")])
+SCHEMA = Schema(
+    [
+        Field("id", "int", required=True),
+        Field("weight", "float", required=True, min=0),
+        Field("pickup", "datetime", not_future=True),
+    ],
+    rules=[Rule("delivery_after_pickup", pl.col("delivery") >= pl.col("pickup"), "delivery after pickup")],
+)
 
 
 def test_dimension_scores_match_the_known_defects() -> None:
@@ -41,7 +53,10 @@ def test_dimension_scores_match_the_known_defects() -> None:
     assert dims["completeness"].details["missing_cells"] == 1
     assert dims["uniqueness"].score == pytest.approx(4 / 5) and dims["uniqueness"].details["duplicates"] == 1
     assert dims["validity"].score == pytest.approx(3 / 5)
-    assert dims["validity"].details["reasons"] == {"weight: -3.0 below the minimum 0": 1, "weight: required value is missing": 1}
+    assert dims["validity"].details["reasons"] == {
+        "weight: -3.0 below the minimum 0": 1,
+        "weight: required value is missing": 1,
+    }
     assert dims["consistency"].score == pytest.approx(4 / 5)
     assert dims["currentness"].score == pytest.approx(3 / 5) and dims["currentness"].details["column"] == "pickup"
     assert dims["accuracy"].score is None
@@ -65,7 +80,14 @@ def test_report_files_json_markdown_png_and_pipeline_counts_add_up(tmp_path: Pat
     paths = report.save(tmp_path)
     data = json.loads(paths["json"].read_text())
     assert data["pipeline"]["rows_in"] == data["pipeline"]["rows_kept"] + data["pipeline"]["rows_rejected"] == 5
-    assert set(data["dimensions"]) == {"completeness", "uniqueness", "validity", "consistency", "accuracy", "currentness"}
+    assert set(data["dimensions"]) == {
+        "completeness",
+        "uniqueness",
+        "validity",
+        "consistency",
+        "accuracy",
+        "currentness",
+    }
     assert "| delivery_after_pickup" not in paths["markdown"].read_text()
     assert "rows in 5 = kept 4 + rejected 1" in paths["markdown"].read_text()
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,20 +11,31 @@ from seek.data.schema import Field, Rule, Schema, apply_mapping, validate
 from seek.errors import ConfigError, DataError
 
 NOW = dt.datetime(2025, 6, 1)
-TX = Schema([
-    Field("tx_id", "str", required=True),
-    Field("amount", "float", required=True, min=0),
-    Field("timestamp", "datetime", required=True, not_future=True),
-])
+TX = Schema(
+    [
+        Field("tx_id", "str", required=True),
+        Field("amount", "float", required=True, min=0),
+        Field("timestamp", "datetime", required=True, not_future=True),
+    ]
+)
 
 
 def test_bad_rows_are_rejected_with_their_reason_and_original_values() -> None:
-    raw = pl.DataFrame({
-        "tx_id": ["a", "b", None, "d", "e", "f", "g"],
-        "amount": ["1.5", "-2", "3", "NaN", "abc", "4", "5"],
-        "timestamp": ["2025-01-01 10:00:00", "2025-01-02 00:00:00", "2025-01-01 00:00:00", "2025-01-01 00:00:00",
-                      "2025-01-01 00:00:00", "2030-01-01 00:00:00", "yesterday"],
-    })
+    raw = pl.DataFrame(
+        {
+            "tx_id": ["a", "b", None, "d", "e", "f", "g"],
+            "amount": ["1.5", "-2", "3", "NaN", "abc", "4", "5"],
+            "timestamp": [
+                "2025-01-01 10:00:00",
+                "2025-01-02 00:00:00",
+                "2025-01-01 00:00:00",
+                "2025-01-01 00:00:00",
+                "2025-01-01 00:00:00",
+                "2030-01-01 00:00:00",
+                "yesterday",
+            ],
+        }
+    )
     valid, rejected = validate(raw, TX, source="tx.csv", now=NOW)
     assert valid["tx_id"].to_list() == ["a"]
     assert valid.schema["amount"] == pl.Float64 and valid.schema["timestamp"] == pl.Datetime("us")
@@ -47,17 +58,29 @@ def test_missing_required_column_names_source_and_column() -> None:
 
 
 def test_ints_bools_allowed_values_and_patterns_with_braces() -> None:
-    schema = Schema([
-        Field("n", "int", min=1, max=10),
-        Field("flag", "bool"),
-        Field("kind", "category", allowed=["a", "b"]),
-        Field("mcc", "str", pattern="[0-9]{4}"),
-    ])
-    raw = pl.DataFrame({"n": ["5", "11", "2.5", "3"], "flag": ["yes", "0", "maybe", "true"],
-                        "kind": ["a", "b", "a", "z"], "mcc": ["5411", "5411", "5411", "54"]})
+    schema = Schema(
+        [
+            Field("n", "int", min=1, max=10),
+            Field("flag", "bool"),
+            Field("kind", "category", allowed=["a", "b"]),
+            Field("mcc", "str", pattern="[0-9]{4}"),
+        ]
+    )
+    raw = pl.DataFrame(
+        {
+            "n": ["5", "11", "2.5", "3"],
+            "flag": ["yes", "0", "maybe", "true"],
+            "kind": ["a", "b", "a", "z"],
+            "mcc": ["5411", "5411", "5411", "54"],
+        }
+    )
     valid, rejected = validate(raw, schema)
     assert valid.to_dicts() == [{"n": 5, "flag": True, "kind": "a", "mcc": "5411"}]
-    assert rejected["reason"].to_list() == ["n: 11 above the maximum 10", "n: 2.5 is not an integer", "kind: z not one of a, b"]
+    assert rejected["reason"].to_list() == [
+        "n: 11 above the maximum 10",
+        "n: 2.5 is not an integer",
+        "kind: z not one of a, b",
+    ]
 
 
 def test_optional_empty_values_pass_and_typed_input_is_accepted() -> None:
@@ -68,9 +91,18 @@ def test_optional_empty_values_pass_and_typed_input_is_accepted() -> None:
 
 
 def test_rule_with_reject_removes_inconsistent_rows() -> None:
-    schema = Schema([Field("pickup", "datetime"), Field("delivery", "datetime")],
-                    rules=[Rule("delivery_after_pickup", pl.col("delivery") >= pl.col("pickup"), "delivery after pickup", reject=True)])
-    raw = pl.DataFrame({"pickup": ["2025-01-02 00:00:00", "2025-01-02 00:00:00"], "delivery": ["2025-01-03 00:00:00", "2025-01-01 00:00:00"]})
+    schema = Schema(
+        [Field("pickup", "datetime"), Field("delivery", "datetime")],
+        rules=[
+            Rule("delivery_after_pickup", pl.col("delivery") >= pl.col("pickup"), "delivery after pickup", reject=True)
+        ],
+    )
+    raw = pl.DataFrame(
+        {
+            "pickup": ["2025-01-02 00:00:00", "2025-01-02 00:00:00"],
+            "delivery": ["2025-01-03 00:00:00", "2025-01-01 00:00:00"],
+        }
+    )
     valid, rejected = validate(raw, schema, now=NOW)
     assert valid.height == 1 and rejected["reason"].item() == "rule delivery_after_pickup: delivery after pickup"
 

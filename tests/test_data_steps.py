@@ -14,10 +14,15 @@ from seek.data.text import text_steps
 
 
 def test_every_removed_row_is_in_rejected_with_step_reason_and_original_values() -> None:
-    frame = pl.DataFrame({"id": [1, 2, 2, 3, 4], "text": ["<b>good text here</b>", "fine text", "fine text", "no", "ok text"]})
+    frame = pl.DataFrame(
+        {"id": [1, 2, 2, 3, 4], "text": ["<b>good text here</b>", "fine text", "fine text", "no", "ok text"]}
+    )
     result = Pipeline([ExactDuplicates(["id"]), *text_steps("text", min_chars=4)]).run(frame)
-    assert result.kept.to_dicts() == [{"id": 1, "text": "good text here"}, {"id": 2, "text": "fine text"},
-                                      {"id": 4, "text": "ok text"}]
+    assert result.kept.to_dicts() == [
+        {"id": 1, "text": "good text here"},
+        {"id": 2, "text": "fine text"},
+        {"id": 4, "text": "ok text"},
+    ]
     assert result.rejected.select("row", "step", "reason", "id", "text").to_dicts() == [
         {"row": 2, "step": "exact_duplicates:id", "reason": "duplicate of row 1", "id": 2, "text": "fine text"},
         {"row": 3, "step": "length:text", "reason": "too short: 2 < 4 characters", "id": 3, "text": "no"},
@@ -43,7 +48,9 @@ def test_reject_when_builds_a_step_from_an_expression() -> None:
 
 
 def test_a_step_that_drops_rows_itself_is_refused() -> None:
-    sneaky = FunctionStep("sneaky", "nothing", lambda f: f.head(1).with_columns(pl.lit(None, dtype=pl.String).alias(REASON)))
+    sneaky = FunctionStep(
+        "sneaky", "nothing", lambda f: f.head(1).with_columns(pl.lit(None, dtype=pl.String).alias(REASON))
+    )
     with pytest.raises(TypeError, match="changed the row count"):
         Pipeline([sneaky]).run(pl.DataFrame({"a": [1, 2]}))
 
@@ -58,11 +65,17 @@ def test_reserved_and_clashing_column_names() -> None:
 
 
 frames = st.integers(min_value=0, max_value=30).flatmap(
-    lambda n: st.fixed_dictionaries({
-        "id": st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=n, max_size=n),
-        "amount": st.lists(st.one_of(st.none(), st.sampled_from(["1", "-1", "x", "NaN", "2.5", ""])), min_size=n, max_size=n),
-        "text": st.lists(st.one_of(st.none(), st.text(alphabet="ab <>&;中文!", max_size=12)), min_size=n, max_size=n),
-    })
+    lambda n: st.fixed_dictionaries(
+        {
+            "id": st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=n, max_size=n),
+            "amount": st.lists(
+                st.one_of(st.none(), st.sampled_from(["1", "-1", "x", "NaN", "2.5", ""])), min_size=n, max_size=n
+            ),
+            "text": st.lists(
+                st.one_of(st.none(), st.text(alphabet="ab <>&;中文!", max_size=12)), min_size=n, max_size=n
+            ),
+        }
+    )
 )
 
 
@@ -71,8 +84,12 @@ frames = st.integers(min_value=0, max_value=30).flatmap(
 def test_property_rows_in_equal_kept_plus_rejected(data: dict) -> None:
     frame = pl.DataFrame(data, schema={"id": pl.Int64, "amount": pl.String, "text": pl.String})
     schema = Schema([Field("id", "int", required=True), Field("amount", "float", min=0)])
-    steps = [SchemaStep(schema), ExactDuplicates(["id"]), *text_steps("text", min_chars=2),
-             NearDuplicates("text", threshold=0.7, num_perm=16)]
+    steps = [
+        SchemaStep(schema),
+        ExactDuplicates(["id"]),
+        *text_steps("text", min_chars=2),
+        NearDuplicates("text", threshold=0.7, num_perm=16),
+    ]
     result = Pipeline(steps).run(frame)
     assert result.kept.height + result.rejected.height == frame.height
     assert result.rejected["row"].n_unique() == result.rejected.height

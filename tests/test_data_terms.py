@@ -15,16 +15,21 @@ from seek.data.terms import Term, TermDictionary, collect_term_dictionaries, mer
 from seek.data.tokenizer import train_tokenizer
 from seek.errors import DataError
 
-FINANCE = {"domain": "finance", "terms": [
-    {"canonical": "merchant category code", "variants": ["MCC"], "category": "payments"},
-    {"canonical": "card-not-present", "variants": ["CNP", "card not present"], "category": "fraud"},
-    {"canonical": "ACH", "variants": ["automated clearing house"], "category": "payments"},
-]}
+FINANCE = {
+    "domain": "finance",
+    "terms": [
+        {"canonical": "merchant category code", "variants": ["MCC"], "category": "payments"},
+        {"canonical": "card-not-present", "variants": ["CNP", "card not present"], "category": "fraud"},
+        {"canonical": "ACH", "variants": ["automated clearing house"], "category": "payments"},
+    ],
+}
 
 
 def test_variants_normalise_to_canonical_as_whole_words_any_case() -> None:
     terms = TermDictionary.from_dict(FINANCE)
-    frame = pl.DataFrame({"t": ["the mcc of a Card  Not Present sale", "reach the ach via Automated Clearing House", "mccx"]})
+    frame = pl.DataFrame(
+        {"t": ["the mcc of a Card  Not Present sale", "reach the ach via Automated Clearing House", "mccx"]}
+    )
     out = frame.select(terms.normalise_expr("t"))["t"].to_list()
     assert out == ["the merchant category code of a card-not-present sale", "reach the ach via ACH", "mccx"]
 
@@ -73,7 +78,9 @@ class LogisticsTerms:
 
     @seek.hookimpl
     def seek_term_dictionaries(self) -> list[TermDictionary]:
-        return [TermDictionary("logistics", [Term("free on board", ("FOB",), "incoterm"), Term("bill of lading", ("B/L",))])]
+        return [
+            TermDictionary("logistics", [Term("free on board", ("FOB",), "incoterm"), Term("bill of lading", ("B/L",))])
+        ]
 
 
 def test_hook_seek_term_dictionaries_terms_protect_normalise_and_extend_tokenizer(seek_plugins) -> None:
@@ -83,8 +90,11 @@ def test_hook_seek_term_dictionaries_terms_protect_normalise_and_extend_tokenize
     terms = merge_dictionaries(found)
     normalised = pl.DataFrame({"t": ["ship FOB with the B/L"]}).select(terms.normalise_expr("t"))["t"].item()
     assert normalised == "ship free on board with the bill of lading"
-    augmented = SynonymReplacer({"free": ["gratis"], "ship": ["send"]}, rate=1.0, protected=terms).augment(
-        pl.Series([normalised])).item()
+    augmented = (
+        SynonymReplacer({"free": ["gratis"], "ship": ["send"]}, rate=1.0, protected=terms)
+        .augment(pl.Series([normalised]))
+        .item()
+    )
     assert augmented == "send free on board with the bill of lading"
     tokenizer = train_tokenizer(["ship the cargo with a bill of lading"] * 20, vocab_size=280, terms=found)
     assert "bill of lading" in tokenizer.encode("the bill of lading").tokens

@@ -14,11 +14,14 @@ def run(step: object, texts: list[str | None]) -> tuple[list, list]:
 
 
 def test_html_tags_scripts_comments_and_entities_are_stripped() -> None:
-    kept, _ = run(StripHtml(), [
-        "<p>Fish &amp; chips</p><script>alert('x')</script><!-- note -->",
-        "caf&eacute; &#233;t&#xE9; &lt;tag&gt; &nbsp;end",
-        "3 < 5 and a&b stay",
-    ])
+    kept, _ = run(
+        StripHtml(),
+        [
+            "<p>Fish &amp; chips</p><script>alert('x')</script><!-- note -->",
+            "caf&eacute; &#233;t&#xE9; &lt;tag&gt; &nbsp;end",
+            "3 < 5 and a&b stay",
+        ],
+    )
     assert kept == ["Fish & chips", "café été <tag> end", "3 < 5 and a&b stay"]
 
 
@@ -40,6 +43,8 @@ def test_symbol_ratio_rejects_junk_but_not_cjk_punctuation() -> None:
 
 
 def test_script_check_keeps_chinese_and_english_and_rejects_other_scripts_and_mojibake() -> None:
-    kept, reasons = run(ScriptCheck(languages=["zh", "en"]), ["肺部结节需要复查", "card fraud", "Привет мир", "cafÃ© au lait", "12345"])
+    kept, reasons = run(
+        ScriptCheck(languages=["zh", "en"]), ["肺部结节需要复查", "card fraud", "Привет мир", "cafÃ© au lait", "12345"]
+    )
     assert kept == ["肺部结节需要复查", "card fraud", "12345"]
     assert reasons == ["script: only 0.0 of letters in Han/Latin", "mojibake: text looks mis-decoded (wrong charset)"]

@@ -10,7 +10,11 @@ from seek.data.terms import Term, TermDictionary
 from seek.data.tokenizer import encode_batch, load_tokenizer, save_tokenizer, train_tokenizer
 from seek.errors import DataError
 
-CORPUS = ["the nodule is a ground-glass opacity in the left lung", "Lung-RADS category 4A follow up", "reach the goal"] * 30
+CORPUS = [
+    "the nodule is a ground-glass opacity in the left lung",
+    "Lung-RADS category 4A follow up",
+    "reach the goal",
+] * 30
 TERMS = TermDictionary("medical", [Term("Lung-RADS"), Term("ground-glass opacity", ("GGO",))])
 
 

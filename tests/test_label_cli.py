@@ -46,13 +46,38 @@ def test_suggest_exports_the_least_certain_rows_as_tasks(tmp_path: Path, seek_pl
     pl.DataFrame({"id": list(range(101)), "distance_km": [float(d) for d in range(101)]}).write_parquet(data)
     (tmp_path / "run").mkdir()
     out = tmp_path / "tasks.jsonl"
-    result = seek_plugins.invoke("label", "suggest", "delivery-test", "--run", str(tmp_path / "run"), "--data", str(data),
-                                 "--n", "5", "--out", str(out))
+    result = seek_plugins.invoke(
+        "label",
+        "suggest",
+        "delivery-test",
+        "--run",
+        str(tmp_path / "run"),
+        "--data",
+        str(data),
+        "--n",
+        "5",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     tasks = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(t["data"]["distance_km"] for t in tasks) == [48.0, 49.0, 50.0, 51.0, 52.0]
-    prodigy = seek_plugins.invoke("label", "suggest", "delivery-test", "--run", str(tmp_path / "run"), "--data", str(data),
-                                  "--n", "3", "--format", "prodigy", "--diversity", "--out", str(tmp_path / "p.jsonl"))
+    prodigy = seek_plugins.invoke(
+        "label",
+        "suggest",
+        "delivery-test",
+        "--run",
+        str(tmp_path / "run"),
+        "--data",
+        str(data),
+        "--n",
+        "3",
+        "--format",
+        "prodigy",
+        "--diversity",
+        "--out",
+        str(tmp_path / "p.jsonl"),
+    )
     assert prodigy.exit_code == 0, prodigy.output
     assert all("accept" in json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines())
 
@@ -60,17 +85,24 @@ def test_suggest_exports_the_least_certain_rows_as_tasks(tmp_path: Path, seek_pl
 def test_suggest_with_missing_data_file_is_one_line_error(tmp_path: Path, seek_plugins) -> None:
     seek_plugins.register(DeliveryPlugin(), name="delivery")
     (tmp_path / "run").mkdir()
-    result = seek_plugins.invoke("label", "suggest", "delivery-test", "--run", str(tmp_path / "run"),
-                                 "--data", str(tmp_path / "none.csv"))
+    result = seek_plugins.invoke(
+        "label", "suggest", "delivery-test", "--run", str(tmp_path / "run"), "--data", str(tmp_path / "none.csv")
+    )
     assert result.exit_code == 1 and "none.csv: file not found" in result.output
 
 
 def test_import_reports_agreement_conflicts_and_writes_merged_labels(tmp_path: Path, seek_plugins) -> None:
     path = tmp_path / "done.jsonl"
-    rows = [{"id": 1, "annotator": "ann", "label": "late"}, {"id": 1, "annotator": "bob", "label": "on_time"},
-            {"id": 2, "annotator": "ann", "label": "late"}, {"id": 2, "annotator": "bob", "label": "late"}]
+    rows = [
+        {"id": 1, "annotator": "ann", "label": "late"},
+        {"id": 1, "annotator": "bob", "label": "on_time"},
+        {"id": 2, "annotator": "ann", "label": "late"},
+        {"id": 2, "annotator": "bob", "label": "late"},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows))
-    result = seek_plugins.invoke("label", "import", str(path), "--labels", "late,on_time", "--out", str(tmp_path / "m.parquet"))
+    result = seek_plugins.invoke(
+        "label", "import", str(path), "--labels", "late,on_time", "--out", str(tmp_path / "m.parquet")
+    )
     assert result.exit_code == 0, result.output
     assert "conflict on id 1: late by ann; on_time by bob" in result.output
     assert "observed 0.50" in result.output

@@ -40,7 +40,9 @@ def test_diversity_spreads_picks_over_clusters() -> None:
 
 
 def test_predictions_with_probabilities_or_binary_scores() -> None:
-    matrix, labels = probabilities_from_predictions([{"probabilities": {"b": 0.3, "a": 0.7}}, {"probabilities": {"a": 0.1, "b": 0.9}}])
+    matrix, labels = probabilities_from_predictions(
+        [{"probabilities": {"b": 0.3, "a": 0.7}}, {"probabilities": {"a": 0.1, "b": 0.9}}]
+    )
     assert labels == ["a", "b"] and matrix.tolist() == [[0.7, 0.3], [0.1, 0.9]]
     matrix, labels = probabilities_from_predictions([{"score": 0.2}])
     assert labels == ["0", "1"] and matrix.tolist() == [[0.8, 0.2]]
@@ -68,26 +70,45 @@ def write_lines(path: Path, rows: list[dict]) -> Path:
 
 
 def test_import_merges_label_studio_and_prodigy_answers_and_names_conflicts(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "a.jsonl", [
-        {"data": {"id": 1}, "annotations": [{"completed_by": "ann", "result": [{"value": {"choices": ["fraud"]}}]},
-                                            {"completed_by": "bob", "result": [{"value": {"choices": ["fraud"]}}]}]},
-        {"data": {"id": 2}, "annotations": [{"completed_by": "ann", "result": [{"value": {"choices": ["fraud"]}}]},
-                                            {"completed_by": "bob", "result": [{"value": {"choices": ["legit"]}}]},
-                                            {"completed_by": "cy", "result": [{"value": {"choices": ["legit"]}}]}]},
-        {"text": "x", "answer": "accept", "accept": ["legit"], "meta": {"id": 3}, "_annotator_id": "dee"},
-        {"text": "y", "answer": "reject", "accept": ["fraud"], "meta": {"id": 4}, "_annotator_id": "dee"},
-    ])
+    path = write_lines(
+        tmp_path / "a.jsonl",
+        [
+            {
+                "data": {"id": 1},
+                "annotations": [
+                    {"completed_by": "ann", "result": [{"value": {"choices": ["fraud"]}}]},
+                    {"completed_by": "bob", "result": [{"value": {"choices": ["fraud"]}}]},
+                ],
+            },
+            {
+                "data": {"id": 2},
+                "annotations": [
+                    {"completed_by": "ann", "result": [{"value": {"choices": ["fraud"]}}]},
+                    {"completed_by": "bob", "result": [{"value": {"choices": ["legit"]}}]},
+                    {"completed_by": "cy", "result": [{"value": {"choices": ["legit"]}}]},
+                ],
+            },
+            {"text": "x", "answer": "accept", "accept": ["legit"], "meta": {"id": 3}, "_annotator_id": "dee"},
+            {"text": "y", "answer": "reject", "accept": ["fraud"], "meta": {"id": 4}, "_annotator_id": "dee"},
+        ],
+    )
     result = import_annotations(path, labels=["fraud", "legit"])
     merged = {r["id"]: r["label"] for r in result.merged.to_dicts()}
     assert merged == {"1": "fraud", "2": "legit", "3": "legit"}
-    assert result.conflicts == [{"id": "2", "labels": [{"label": "legit", "annotators": ["bob", "cy"]},
-                                                      {"label": "fraud", "annotators": ["ann"]}]}]
+    assert result.conflicts == [
+        {
+            "id": "2",
+            "labels": [{"label": "legit", "annotators": ["bob", "cy"]}, {"label": "fraud", "annotators": ["ann"]}],
+        }
+    ]
     assert result.agreement["items_with_several_annotators"] == 2
 
 
 def test_import_errors_name_line_and_field(tmp_path: Path) -> None:
-    unknown = write_lines(tmp_path / "u.jsonl", [{"id": 1, "annotator": "a", "label": "fraud"},
-                                                  {"id": 2, "annotator": "b", "label": "spam"}])
+    unknown = write_lines(
+        tmp_path / "u.jsonl",
+        [{"id": 1, "annotator": "a", "label": "fraud"}, {"id": 2, "annotator": "b", "label": "spam"}],
+    )
     with pytest.raises(DataError, match=r"u\.jsonl: line 2, field 'label': unknown label 'spam' \(annotator b\)"):
         import_annotations(unknown, labels=["fraud", "legit"])
     missing = write_lines(tmp_path / "m.jsonl", [{"annotator": "a", "label": "fraud"}])
@@ -102,8 +123,13 @@ def test_import_errors_name_line_and_field(tmp_path: Path) -> None:
 
 def test_fleiss_kappa_on_a_textbook_table() -> None:
     # Two raters, four items: agree on 3 (a, a, b), disagree on 1 -> observed agreement 0.75.
-    frame = pl.DataFrame({"id": ["1", "1", "2", "2", "3", "3", "4", "4"], "annotator": ["x", "y"] * 4,
-                          "label": ["a", "a", "a", "a", "b", "b", "a", "b"]})
+    frame = pl.DataFrame(
+        {
+            "id": ["1", "1", "2", "2", "3", "3", "4", "4"],
+            "annotator": ["x", "y"] * 4,
+            "label": ["a", "a", "a", "a", "b", "b", "a", "b"],
+        }
+    )
     result = agreement(frame)
     p_a = 5 / 8
     p_e = p_a**2 + (1 - p_a) ** 2

@@ -66,6 +66,15 @@ def _load(path: str, spec: DataSpec) -> Any:
     return frame
 
 
+def _installed_terms() -> Any:
+    """The installed plugins' term dictionaries merged into one, or None when there are none."""
+    from seek.cli import current_manager
+    from seek.data.terms import collect_term_dictionaries, merge_dictionaries
+
+    found = collect_term_dictionaries(current_manager())
+    return merge_dictionaries(found, domain="installed") if found else None
+
+
 def _print_report(report: Any) -> None:
     from seek.cli.output import console, table
 
@@ -75,7 +84,11 @@ def _print_report(report: Any) -> None:
         verdict = "-" if d.score is None or d.threshold is None else ("pass" if d.passed else "FAIL")
         rows.append((d.name, score, "-" if d.threshold is None else d.threshold, verdict))
     out = console()
-    out.print(table(f"Data quality: {report.source} ({report.rows} rows)", ["dimension", "score", "threshold", "result"], rows))
+    out.print(
+        table(
+            f"Data quality: {report.source} ({report.rows} rows)", ["dimension", "score", "threshold", "result"], rows
+        )
+    )
     for line in report.failures():
         out.print(f"threshold failed: {line}")
 
@@ -91,18 +104,39 @@ def command() -> None:
 @click.option("--label", help="Label column: estimates label noise (accuracy).")
 @click.option("--timestamp", help="Timestamp column for currentness (default: the schema's first timestamp).")
 @click.option("--key", multiple=True, help="Key column(s) for uniqueness (default: whole rows).")
-@click.option("--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a threshold, e.g. completeness=0.99.")
-@click.option("--out", type=click.Path(file_okay=False), help="Also write quality.json, quality.md and missingness.png here.")
-def check(file: str, app_name: str | None, label: str | None, timestamp: str | None, key: tuple[str, ...],
-          thresholds: tuple[str, ...], out: str | None) -> None:
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a threshold, e.g. completeness=0.99.",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Also write quality.json, quality.md and missingness.png here."
+)
+def check(
+    file: str,
+    app_name: str | None,
+    label: str | None,
+    timestamp: str | None,
+    key: tuple[str, ...],
+    thresholds: tuple[str, ...],
+    out: str | None,
+) -> None:
     """Report the quality of FILE; exit 1 if a threshold fails."""
     from seek.data.quality import Thresholds, quality_report
 
     spec = app_data_spec(app_name)
     frame = _load(file, spec)
     report = quality_report(
-        frame, schema=spec.schema, rules=spec.rules, key=list(key) or spec.key or None, label=label or spec.label,
-        timestamp=timestamp, thresholds=Thresholds.parse(thresholds), source=file,
+        frame,
+        schema=spec.schema,
+        rules=spec.rules,
+        key=list(key) or spec.key or None,
+        label=label or spec.label,
+        timestamp=timestamp,
+        thresholds=Thresholds.parse(thresholds),
+        source=file,
     )
     if out:
         report.save(out)
@@ -117,30 +151,57 @@ def check(file: str, app_name: str | None, label: str | None, timestamp: str | N
 @click.option("--app", "app_name", metavar="APP", help="Use the schema, rules and steps APP declares.")
 @click.option("--text", "text_columns", multiple=True, help="Text column(s) to filter and near-deduplicate.")
 @click.option("--key", multiple=True, help="Key column(s) for exact duplicates (default: whole rows).")
-@click.option("--near-threshold", default=0.8, show_default=True, type=click.FloatRange(0.01, 1.0),
-              help="Jaccard threshold for near-duplicate texts.")
+@click.option(
+    "--near-threshold",
+    default=0.8,
+    show_default=True,
+    type=click.FloatRange(0.01, 1.0),
+    help="Jaccard threshold for near-duplicate texts.",
+)
 @click.option("--languages", default="zh,en", show_default=True, help="Languages whose scripts text may use.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="NAME=VALUE", help="Override a quality threshold.")
-def clean(file: str, out_dir: str, app_name: str | None, text_columns: tuple[str, ...], key: tuple[str, ...],
-          near_threshold: float, languages: str, thresholds: tuple[str, ...]) -> None:
+@click.option(
+    "--terms/--no-terms",
+    default=True,
+    show_default=True,
+    help="Normalise term variants in text columns with the installed plugins' dictionaries.",
+)
+def clean(
+    file: str,
+    out_dir: str,
+    app_name: str | None,
+    text_columns: tuple[str, ...],
+    key: tuple[str, ...],
+    near_threshold: float,
+    languages: str,
+    thresholds: tuple[str, ...],
+    terms: bool,
+) -> None:
     """Clean FILE into OUT/cleaned.parquet, OUT/rejected.parquet and a quality report."""
     from seek.data.dedup import ExactDuplicates, NearDuplicates
     from seek.data.quality import Thresholds, quality_report
     from seek.data.schema import SchemaStep
     from seek.data.steps import Pipeline
+    from seek.data.terms import NormaliseTerms
     from seek.data.text import text_steps
     from seek.io import atomic_path, atomic_write_json
 
     spec = app_data_spec(app_name)
     frame = _load(file, spec)
+    columns = list(dict.fromkeys([*spec.text_columns, *text_columns]))
+    dictionary = _installed_terms() if terms and columns else None
     steps: list[Any] = []
     if spec.schema is not None:
         steps.append(SchemaStep(spec.schema, source=file))
     steps.append(ExactDuplicates(list(key) or spec.key or None))
-    for column in dict.fromkeys([*spec.text_columns, *text_columns]):
+    for column in columns:
         if column not in frame.columns:
-            raise click.BadParameter(f"column {column!r} not in {file}; columns are {frame.columns}", param_hint="--text")
+            raise click.BadParameter(
+                f"column {column!r} not in {file}; columns are {frame.columns}", param_hint="--text"
+            )
         steps += text_steps(column, languages=[s.strip() for s in languages.split(",") if s.strip()])
+        if dictionary is not None:
+            steps.append(NormaliseTerms(column, dictionary))
         steps.append(NearDuplicates(column, threshold=near_threshold))
     steps += spec.steps
     result = Pipeline(steps).run(frame)
@@ -149,8 +210,16 @@ def clean(file: str, out_dir: str, app_name: str | None, text_columns: tuple[str
         with atomic_path(out / name) as tmp:
             part.write_parquet(tmp)
     atomic_write_json(out / "counts.json", result.counts())
-    report = quality_report(result.kept, schema=spec.schema, rules=spec.rules, key=list(key) or spec.key or None,
-                            label=spec.label, thresholds=Thresholds.parse(thresholds), pipeline=result, source=file)
+    report = quality_report(
+        result.kept,
+        schema=spec.schema,
+        rules=spec.rules,
+        key=list(key) or spec.key or None,
+        label=spec.label,
+        thresholds=Thresholds.parse(thresholds),
+        pipeline=result,
+        source=file,
+    )
     report.save(out)
     click.echo(f"{result.rows_in} rows: {result.kept.height} kept, {result.rejected.height} rejected -> {out}")
     for step in result.steps:

@@ -17,17 +17,35 @@ def command() -> None:
 @command.command("suggest")
 @click.argument("app_name", metavar="APP")
 @click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False), help="A finished run folder of APP.")
-@click.option("--data", "data_file", required=True, type=click.Path(dir_okay=False), help="Unlabelled rows (CSV/parquet/JSONL).")
+@click.option(
+    "--data", "data_file", required=True, type=click.Path(dir_okay=False), help="Unlabelled rows (CSV/parquet/JSONL)."
+)
 @click.option("--n", "n", default=200, show_default=True, type=click.IntRange(min=1), help="How many rows to pick.")
-@click.option("--strategy", type=click.Choice(["least_confidence", "margin", "entropy"]), default="least_confidence",
-              show_default=True)
+@click.option(
+    "--strategy",
+    type=click.Choice(["least_confidence", "margin", "entropy"]),
+    default="least_confidence",
+    show_default=True,
+)
 @click.option("--diversity", is_flag=True, help="Spread the picks over k-means clusters of the numeric columns.")
-@click.option("--format", "fmt", type=click.Choice(["label-studio", "prodigy"]), default="label-studio", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["label-studio", "prodigy"]), default="label-studio", show_default=True
+)
 @click.option("--text-field", default="text", show_default=True, help="Field shown as the task text (Prodigy).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Tasks file (default: tasks-<APP>.jsonl).")
 @click.option("--batch-size", default=1024, show_default=True, type=click.IntRange(min=1))
-def suggest(app_name: str, run_dir: str, data_file: str, n: int, strategy: str, diversity: bool, fmt: str,
-            text_field: str, out: str | None, batch_size: int) -> None:
+def suggest(
+    app_name: str,
+    run_dir: str,
+    data_file: str,
+    n: int,
+    strategy: str,
+    diversity: bool,
+    fmt: str,
+    text_field: str,
+    out: str | None,
+    batch_size: int,
+) -> None:
     """Export the N rows APP's model is least sure of as JSONL tasks with pre-labels."""
     import numpy as np
     import polars as pl
@@ -53,9 +71,18 @@ def suggest(app_name: str, run_dir: str, data_file: str, n: int, strategy: str, 
         features = (features - features.mean(axis=0)) / (features.std(axis=0) + 1e-9)
     chosen = select_uncertain(probs, min(n, len(records)), strategy=strategy, features=features)  # type: ignore[arg-type]
     target = Path(out or f"tasks-{app_name}.jsonl")
-    export_tasks(target, [records[i] for i in chosen], probs[np.asarray(chosen, dtype=int)], labels, fmt=fmt,  # type: ignore[arg-type]
-                 model_version=f"{app_name}:{Path(run_dir).name}", text_field=text_field)
-    click.echo(f"{len(chosen)} of {len(records)} rows -> {target} ({fmt}, {strategy}{', diverse' if diversity else ''})")
+    export_tasks(
+        target,
+        [records[i] for i in chosen],
+        probs[np.asarray(chosen, dtype=int)],
+        labels,
+        fmt=fmt,  # type: ignore[arg-type]
+        model_version=f"{app_name}:{Path(run_dir).name}",
+        text_field=text_field,
+    )
+    click.echo(
+        f"{len(chosen)} of {len(records)} rows -> {target} ({fmt}, {strategy}{', diverse' if diversity else ''})"
+    )
 
 
 @command.command("import")
@@ -73,12 +100,13 @@ def import_(file: str, labels: str | None, id_field: str, out: str | None) -> No
     if out:
         with atomic_path(out) as tmp:
             result.merged.drop("tie").write_parquet(tmp)
-    click.echo(f"{result.rows.height} annotations of {result.merged.height} items"
-               + (f" -> {out}" if out else ""))
+    click.echo(f"{result.rows.height} annotations of {result.merged.height} items" + (f" -> {out}" if out else ""))
     agreement = result.agreement
     if agreement.get("items_with_several_annotators"):
-        click.echo(f"agreement on {agreement['items_with_several_annotators']} items: observed "
-                   f"{agreement['observed_agreement']:.2f}, Fleiss' kappa {agreement['fleiss_kappa']:.2f}")
+        click.echo(
+            f"agreement on {agreement['items_with_several_annotators']} items: observed "
+            f"{agreement['observed_agreement']:.2f}, Fleiss' kappa {agreement['fleiss_kappa']:.2f}"
+        )
     for conflict in result.conflicts[:20]:
         parts = "; ".join(f"{c['label']} by {', '.join(c['annotators'])}" for c in conflict["labels"])
         click.echo(f"conflict on id {conflict['id']}: {parts}")

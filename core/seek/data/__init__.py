@@ -20,7 +20,8 @@ Tabular schema validation (what a plugin such as finance uses to load transactio
     )
     frame = apply_mapping(frame, {"timestamp": "TX_DATETIME", "tx_id": "TRANSACTION_ID"}, source="tx.csv")
     valid, rejected = validate(frame, schema, source="tx.csv")
-    # valid: rows cast to the schema types; rejected: row, step, reason ("amount: -5 below the minimum 0") + original values
+    # valid: rows cast to the schema types
+    # rejected: row, step, reason ("amount: -5 below the minimum 0") + the original values
 
 Field types: int, float, str, bool, datetime, date, category. A missing required *column* raises DataError;
 a missing, unparseable or out-of-range *value* rejects the row with its reason.
@@ -43,7 +44,9 @@ Augmentation (stage 2), splits first so augmented rows never leak into validatio
 Domain terms (stage 3): plugins return :class:`TermDictionary` objects from the ``seek_term_dictionaries``
 hook, typically ``TermDictionary.from_package("seek_finance")`` reading ``seek_finance/terms.json``;
 :func:`collect_term_dictionaries` gathers them. ``d.normalise_expr("text")`` maps variants to canonical
-forms, they are protected from augmentation, and :func:`train_tokenizer` adds them as whole tokens.
+forms (the ``NormaliseTerms`` step; ``seek data clean``
+runs it on text columns with every installed dictionary), they are protected from augmentation, and
+:func:`train_tokenizer` adds them as whole tokens.
 
 Quality report: ``quality_report(frame, schema, rules, key, label, timestamp, thresholds).save(dir)``
 writes quality.json, quality.md and missingness.png; ``report.passed`` is False if a threshold fails.
@@ -81,7 +84,7 @@ from seek.data.labeling import (
 from seek.data.quality import QualityReport, Thresholds, label_noise_estimate, quality_report
 from seek.data.schema import Field, Rule, Schema, SchemaStep, apply_mapping, validate
 from seek.data.steps import CHANGED, REASON, ROW, FunctionStep, Pipeline, PipelineResult, Step, StepCount, reject_when
-from seek.data.terms import Term, TermDictionary, collect_term_dictionaries, merge_dictionaries
+from seek.data.terms import NormaliseTerms, Term, TermDictionary, collect_term_dictionaries, merge_dictionaries
 from seek.data.text import LengthBounds, NormaliseText, ScriptCheck, StripHtml, SymbolRatio, text_steps
 from seek.data.tokenizer import add_terms, load_tokenizer, save_tokenizer, train_tokenizer
 
@@ -98,6 +101,7 @@ __all__ = [
     "FunctionStep",
     "LengthBounds",
     "NearDuplicates",
+    "NormaliseTerms",
     "NormaliseText",
     "Pipeline",
     "PipelineResult",
@@ -132,9 +136,9 @@ __all__ = [
     "reject_when",
     "select_uncertain",
     "text_steps",
-    "train_tokenizer",
     "load_tokenizer",
     "save_tokenizer",
+    "train_tokenizer",
     "uncertainty",
     "validate",
 ]

@@ -134,7 +134,9 @@ class SynonymReplacer:
         chosen = pl.col("options").list.get(pick, null_on_oob=True)
         capital = pl.col("core").str.slice(0, 1).str.to_uppercase() == pl.col("core").str.slice(0, 1)
         capital = capital & (pl.col("core").str.slice(0, 1).str.to_lowercase() != pl.col("core").str.slice(0, 1))
-        styled = pl.when(capital).then(chosen.str.slice(0, 1).str.to_uppercase() + chosen.str.slice(1)).otherwise(chosen)
+        styled = (
+            pl.when(capital).then(chosen.str.slice(0, 1).str.to_uppercase() + chosen.str.slice(1)).otherwise(chosen)
+        )
         words = words.with_columns(
             pl.when(pl.col("swap")).then(pl.col("pre") + styled + pl.col("post")).otherwise(pl.col("word")).alias("out")
         )
@@ -238,7 +240,9 @@ def augment_train(
     for index, augmenter in enumerate(augmenters):
         for copy in range(copies):
             new = augmenter.augment(train[column], seed=seed + 1000 * index + copy)
-            rows = train.with_columns(new.alias(column), pl.lit(True).alias(AUGMENTED), pl.lit(augmenter.name).alias(AUGMENTED_BY))
+            rows = train.with_columns(
+                new.alias(column), pl.lit(True).alias(AUGMENTED), pl.lit(augmenter.name).alias(AUGMENTED_BY)
+            )
             parts.append(rows.filter(pl.col(column).is_not_null()))
     out = pl.concat(parts, how="vertical")
     check_no_leakage(out, split_column, train_split)
@@ -255,5 +259,6 @@ def check_no_leakage(frame: pl.DataFrame, split_column: str = SPLIT, train_split
     if leaked.height:
         first = leaked.row(0, named=True)
         raise DataError(
-            f"row {first['__row']}: augmented row in split {first[split_column]!r}; only {train_split!r} may be augmented"
+            f"row {first['__row']}: augmented row in split {first[split_column]!r}; "
+            f"only {train_split!r} may be augmented"
         )

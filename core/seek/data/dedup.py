@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import numpy as np
     import polars as pl
 
+
 class ExactDuplicates:
     """Remove every repeat of a row (or of its ``subset`` columns) after the first, naming the row it repeats."""
 
@@ -32,7 +33,8 @@ class ExactDuplicates:
         bad = data.filter(duplicate)
         # Only the keys that repeat are looked up: a small join, not one over the whole frame.
         firsts = (
-            data.filter(~duplicate).select(*keys, pl.col(ROW).alias("__seek_first"))
+            data.filter(~duplicate)
+            .select(*keys, pl.col(ROW).alias("__seek_first"))
             .join(bad.select(keys).unique(), on=keys, how="semi", nulls_equal=True)
         )
         reasons = bad.join(firsts, on=keys, how="left", nulls_equal=True, maintain_order="left").select(
@@ -59,7 +61,9 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def minhash_signatures(texts: Sequence[str] | pl.Series, num_perm: int = 64, shingle: int = 3, seed: int = 0) -> np.ndarray:
+def minhash_signatures(
+    texts: Sequence[str] | pl.Series, num_perm: int = 64, shingle: int = 3, seed: int = 0
+) -> np.ndarray:
     """MinHash signatures (n_texts x num_perm, uint32) of character ``shingle``-grams, with no per-text Python loop.
 
     Each permutation is a multiply-shift hash of the shingle's 64-bit hash; texts shorter than
@@ -147,7 +151,9 @@ def near_duplicate_groups(
         for column in range(rows):
             key = _splitmix64(key ^ block[:, column].astype(np.uint64))
         frame = pl.DataFrame({"key": key, "id": ids}).filter(pl.Series(~empty))
-        firsts = frame.with_columns(pl.col("id").min().over("key").alias("first")).filter(pl.col("id") != pl.col("first"))
+        firsts = frame.with_columns(pl.col("id").min().over("key").alias("first")).filter(
+            pl.col("id") != pl.col("first")
+        )
         left.append(firsts["first"].to_numpy())
         right.append(firsts["id"].to_numpy())
     # Pairs as one int64 code each: a 1-D unique is far cheaper than a row-wise one.

@@ -119,11 +119,11 @@ def _check_csv_shape(path: Path, sep: str) -> None:
                 found = int(counts[index])
                 line = line_no + index + 1
                 column = (
-                    f"column {header[found]!r} is missing" if found < expected else f"extra field after column {header[-1]!r}"
+                    f"column {header[found]!r} is missing"
+                    if found < expected
+                    else f"extra field after column {header[-1]!r}"
                 )
-                raise DataError(
-                    f"{path}: row {line - 1}: {column} ({found} fields, the header has {expected})"
-                )
+                raise DataError(f"{path}: row {line - 1}: {column} ({found} fields, the header has {expected})")
             line_no += len(counts)
 
 
@@ -209,7 +209,9 @@ def _diagnose_jsonl(path: Path) -> None:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(f"{path}: line {line_no}: not valid UTF-8 (byte offset {exc.start} in the line)") from None
+                raise DataError(
+                    f"{path}: line {line_no}: not valid UTF-8 (byte offset {exc.start} in the line)"
+                ) from None
             if not text.strip():
                 continue
             try:
@@ -224,9 +226,7 @@ def _diagnose_jsonl(path: Path) -> None:
                     continue
                 seen = kinds.setdefault(key, (kind, line_no))
                 if not _compatible(seen[0], kind):
-                    raise DataError(
-                        f"{path}: line {line_no}, field {key!r}: {kind} where line {seen[1]} has {seen[0]}"
-                    )
+                    raise DataError(f"{path}: line {line_no}, field {key!r}: {kind} where line {seen[1]} has {seen[0]}")
 
 
 def _json_kind(value: Any) -> str:

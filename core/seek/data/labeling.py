@@ -1,4 +1,4 @@
-"""Semi-automatic labelling: uncertainty/diversity sampling, Label Studio/Prodigy tasks, annotation import and agreement."""
+"""Semi-automatic labelling: uncertainty and diversity sampling, Label Studio/Prodigy tasks, annotation import."""
 
 from __future__ import annotations
 
@@ -79,20 +79,32 @@ def select_uncertain(
     return np.array((chosen + rest)[:n])
 
 
-def label_studio_task(record: Mapping[str, Any], label: str, score: float, model_version: str,
-                      from_name: str = "label", to_name: str = "text") -> dict[str, Any]:
+def label_studio_task(
+    record: Mapping[str, Any],
+    label: str,
+    score: float,
+    model_version: str,
+    from_name: str = "label",
+    to_name: str = "text",
+) -> dict[str, Any]:
     """A Label Studio import task with the model's pre-label as a prediction (choices control)."""
     return {
         "data": dict(record),
-        "predictions": [{
-            "model_version": model_version,
-            "score": score,
-            "result": [{"from_name": from_name, "to_name": to_name, "type": "choices", "value": {"choices": [label]}}],
-        }],
+        "predictions": [
+            {
+                "model_version": model_version,
+                "score": score,
+                "result": [
+                    {"from_name": from_name, "to_name": to_name, "type": "choices", "value": {"choices": [label]}}
+                ],
+            }
+        ],
     }
 
 
-def prodigy_task(record: Mapping[str, Any], label: str, score: float, labels: Sequence[str], text_field: str) -> dict[str, Any]:
+def prodigy_task(
+    record: Mapping[str, Any], label: str, score: float, labels: Sequence[str], text_field: str
+) -> dict[str, Any]:
     """A Prodigy textcat task (choice interface) with the pre-label accepted."""
     text = record.get(text_field)
     return {
@@ -118,8 +130,11 @@ def export_tasks(
     lines = []
     for record, index, row in zip(records, best, probs, strict=True):
         label, score = labels[int(index)], float(row[int(index)])
-        task = (label_studio_task(record, label, score, model_version) if fmt == "label-studio"
-                else prodigy_task(record, label, score, labels, text_field))
+        task = (
+            label_studio_task(record, label, score, model_version)
+            if fmt == "label-studio"
+            else prodigy_task(record, label, score, labels, text_field)
+        )
         lines.append(json.dumps(task, ensure_ascii=False, default=str))
     return atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
 
@@ -158,12 +173,22 @@ def _parse_annotation(task: Mapping[str, Any], source: str, line: int, id_field:
             out.append({"id": item_id, "annotator": str(annotator), "label": str(label), "line": line})
         return out
     if "label" in task:  # plain {"id", "annotator", "label"} lines
-        return [{"id": task.get(id_field), "annotator": str(task.get("annotator", "unknown")),
-                 "label": str(task["label"]), "line": line}]
-    raise DataError(f"{source}: line {line}: neither a Label Studio task ('annotations') nor a Prodigy answer ('answer')")
+        return [
+            {
+                "id": task.get(id_field),
+                "annotator": str(task.get("annotator", "unknown")),
+                "label": str(task["label"]),
+                "line": line,
+            }
+        ]
+    raise DataError(
+        f"{source}: line {line}: neither a Label Studio task ('annotations') nor a Prodigy answer ('answer')"
+    )
 
 
-def import_annotations(path: str | os.PathLike[str], labels: Sequence[str] | None = None, id_field: str = "id") -> Annotations:
+def import_annotations(
+    path: str | os.PathLike[str], labels: Sequence[str] | None = None, id_field: str = "id"
+) -> Annotations:
     """Read completed annotations (JSONL, or a Label Studio JSON array), validate them, merge by majority vote."""
     import polars as pl
 
@@ -196,8 +221,10 @@ def import_annotations(path: str | os.PathLike[str], labels: Sequence[str] | Non
             if row["id"] is None or row["id"] == "":
                 raise DataError(f"{path}: line {number}, field {id_field!r}: missing id")
             if labels is not None and row["label"] not in labels:
-                raise DataError(f"{path}: line {number}, field 'label': unknown label {row['label']!r} "
-                                f"(annotator {row['annotator']}); expected one of {list(labels)}")
+                raise DataError(
+                    f"{path}: line {number}, field 'label': unknown label {row['label']!r} "
+                    f"(annotator {row['annotator']}); expected one of {list(labels)}"
+                )
         rows.extend(parsed)
     if not rows:
         raise DataError(f"{path}: no accepted annotations found")
@@ -218,15 +245,16 @@ def _merge(frame: pl.DataFrame) -> Annotations:
         pl.len().alias("distinct_labels"),
     )
     conflicts = (
-        ranked.filter(pl.len().over("id") > 1).group_by("id", maintain_order=True)
-        .agg(pl.struct("label", "annotators").alias("labels")).to_dicts()
+        ranked.filter(pl.len().over("id") > 1)
+        .group_by("id", maintain_order=True)
+        .agg(pl.struct("label", "annotators").alias("labels"))
+        .to_dicts()
     )
     return Annotations(rows=frame, merged=merged, agreement=agreement(frame), conflicts=conflicts)
 
 
 def agreement(frame: pl.DataFrame) -> dict[str, Any]:
     """Observed pairwise agreement and Fleiss' kappa over items with two or more annotators."""
-    import numpy as np
     import polars as pl
 
     multi = frame.filter(pl.col("annotator").n_unique().over("id") > 1)

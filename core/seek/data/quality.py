@@ -102,25 +102,48 @@ class QualityReport:
 
     def to_markdown(self) -> str:
         """A Markdown report: dimension table, missingness, pipeline steps."""
-        lines = [f"# Data quality: {self.source}", "", f"{self.rows} rows, {self.columns} columns. "
-                 f"Result: **{'pass' if self.passed else 'FAIL'}** (ISO/IEC 25012 inherent dimensions).", ""]
+        lines = [
+            f"# Data quality: {self.source}",
+            "",
+            f"{self.rows} rows, {self.columns} columns. "
+            f"Result: **{'pass' if self.passed else 'FAIL'}** (ISO/IEC 25012 inherent dimensions).",
+            "",
+        ]
         lines += ["| dimension | score | threshold | result | evidence |", "|---|---|---|---|---|"]
         for d in self.dimensions:
             score = "n/a" if d.score is None else f"{d.score:.4f}"
             result = "-" if d.score is None or d.threshold is None else ("pass" if d.passed else "FAIL")
-            lines.append(f"| {d.name} | {score} | {d.threshold if d.threshold is not None else '-'} | {result} | "
-                         f"{_evidence(d)} |")
-        lines += ["", "## Missing values per column", "", "![missingness](missingness.png)", "",
-                  "| column | missing |", "|---|---|"]
+            lines.append(
+                f"| {d.name} | {score} | {d.threshold if d.threshold is not None else '-'} | {result} | "
+                f"{_evidence(d)} |"
+            )
+        lines += [
+            "",
+            "## Missing values per column",
+            "",
+            "![missingness](missingness.png)",
+            "",
+            "| column | missing |",
+            "|---|---|",
+        ]
         lines += [f"| {c} | {v:.2%} |" for c, v in self.missing_by_column.items()]
         if self.pipeline:
-            lines += ["", "## Cleaning steps", "", f"rows in {self.pipeline['rows_in']} = kept {self.pipeline['rows_kept']}"
-                      f" + rejected {self.pipeline['rows_rejected']}", "",
-                      "| step | checks | in | kept | rejected | changed | top reason |", "|---|---|---|---|---|---|---|"]
+            lines += [
+                "",
+                "## Cleaning steps",
+                "",
+                f"rows in {self.pipeline['rows_in']} = kept {self.pipeline['rows_kept']}"
+                f" + rejected {self.pipeline['rows_rejected']}",
+                "",
+                "| step | checks | in | kept | rejected | changed | top reason |",
+                "|---|---|---|---|---|---|---|",
+            ]
             for s in self.pipeline["steps"]:
                 top = next(iter(s["reasons"]), "")
-                lines.append(f"| {s['name']} | {s['checks']} | {s['rows_in']} | {s['kept']} | {s['rejected']} | "
-                             f"{s['changed']} | {top} |")
+                lines.append(
+                    f"| {s['name']} | {s['checks']} | {s['rows_in']} | {s['kept']} | {s['rejected']} | "
+                    f"{s['changed']} | {top} |"
+                )
         return "\n".join(lines) + "\n"
 
     def save(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
@@ -174,8 +197,6 @@ def quality_report(
     max_label_rows: int = 20_000,
 ) -> QualityReport:
     """Measure each dimension the data allows; schema rules are added to ``rules``."""
-    import polars as pl
-
     thresholds = thresholds or Thresholds()
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     missing = _missing_by_column(frame)
@@ -190,7 +211,6 @@ def quality_report(
         _accuracy(frame, label, thresholds, max_label_rows),
         _currentness(frame, timestamp, schema, now, thresholds),
     ]
-    del pl
     return QualityReport(
         source=source,
         rows=frame.height,
@@ -232,8 +252,12 @@ def _uniqueness(frame: pl.DataFrame, key: Sequence[str] | None, t: Thresholds) -
         return Dimension("uniqueness", None, t.uniqueness)
     subset = list(key) if key else frame.columns
     distinct = frame.select(subset).n_unique()
-    return Dimension("uniqueness", distinct / frame.height, t.uniqueness,
-                     {"duplicates": frame.height - distinct, "on": "rows" if not key else ",".join(subset)})
+    return Dimension(
+        "uniqueness",
+        distinct / frame.height,
+        t.uniqueness,
+        {"duplicates": frame.height - distinct, "on": "rows" if not key else ",".join(subset)},
+    )
 
 
 def _validity(frame: pl.DataFrame, schema: Schema | None, now: dt.datetime, source: str, t: Thresholds) -> Dimension:
@@ -241,7 +265,9 @@ def _validity(frame: pl.DataFrame, schema: Schema | None, now: dt.datetime, sour
         return Dimension("validity", None, t.validity, {"note": "no schema given"} if schema is None else {})
     result = Pipeline([SchemaStep(schema, now=now, source=source)]).run(frame)
     step = result.steps[0]
-    return Dimension("validity", step.kept / step.rows_in, t.validity, {"invalid_rows": step.rejected, "reasons": step.reasons})
+    return Dimension(
+        "validity", step.kept / step.rows_in, t.validity, {"invalid_rows": step.rejected, "reasons": step.reasons}
+    )
 
 
 def _consistency(frame: pl.DataFrame, rules: Sequence[Rule], t: Thresholds) -> Dimension:
@@ -255,12 +281,18 @@ def _consistency(frame: pl.DataFrame, rules: Sequence[Rule], t: Thresholds) -> D
         try:
             broken = frame.select((~rule.expr).fill_null(False).sum()).item()
         except pl.exceptions.PolarsError as exc:
-            raise ConfigError(f"consistency rule {rule.name!r} cannot run on this data: {str(exc).splitlines()[0]}") from None
+            raise ConfigError(
+                f"consistency rule {rule.name!r} cannot run on this data: {str(exc).splitlines()[0]}"
+            ) from None
         per_rule[rule.name] = {"broken": int(broken), "description": rule.description}
         broken_any = broken_any | (~rule.expr).fill_null(False)
     broken_rows = frame.select(broken_any.sum()).item()
-    return Dimension("consistency", 1 - broken_rows / frame.height, t.consistency,
-                     {"rows_breaking_a_rule": int(broken_rows), "rules": per_rule})
+    return Dimension(
+        "consistency",
+        1 - broken_rows / frame.height,
+        t.consistency,
+        {"rows_breaking_a_rule": int(broken_rows), "rules": per_rule},
+    )
 
 
 def _accuracy(frame: pl.DataFrame, label: str | None, t: Thresholds, max_rows: int) -> Dimension:
@@ -272,7 +304,9 @@ def _accuracy(frame: pl.DataFrame, label: str | None, t: Thresholds, max_rows: i
     return Dimension("accuracy", 1 - estimate["noise_rate"], t.accuracy, estimate)
 
 
-def label_noise_estimate(frame: pl.DataFrame, label: str, max_rows: int = 20_000, seed: int = 0) -> dict[str, Any] | None:
+def label_noise_estimate(
+    frame: pl.DataFrame, label: str, max_rows: int = 20_000, seed: int = 0
+) -> dict[str, Any] | None:
     """Confident-learning style estimate: share of rows whose cross-validated prediction confidently disagrees."""
     import numpy as np
     import polars as pl
@@ -319,7 +353,9 @@ def confident_disagreement(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return confident.any(axis=1) & (best != labels)
 
 
-def _currentness(frame: pl.DataFrame, column: str | None, schema: Schema | None, now: dt.datetime, t: Thresholds) -> Dimension:
+def _currentness(
+    frame: pl.DataFrame, column: str | None, schema: Schema | None, now: dt.datetime, t: Thresholds
+) -> Dimension:
     import polars as pl
 
     if column is None or column not in frame.columns or frame.height == 0:
@@ -339,10 +375,15 @@ def _currentness(frame: pl.DataFrame, column: str | None, schema: Schema | None,
     if age.len() == 0:
         return Dimension("currentness", None, t.currentness, {"note": f"{column} has no parseable values"})
     current = float((age <= t.max_age_days).mean())
-    return Dimension("currentness", current, t.currentness, {
-        "column": column,
-        "median_age_days": round(float(age.median()), 2),
-        "oldest_days": round(float(age.max()), 2),
-        "newest_days": round(float(age.min()), 2),
-        "max_age_days": t.max_age_days,
-    })
+    return Dimension(
+        "currentness",
+        current,
+        t.currentness,
+        {
+            "column": column,
+            "median_age_days": round(float(age.median()), 2),
+            "oldest_days": round(float(age.max()), 2),
+            "newest_days": round(float(age.min()), 2),
+            "max_age_days": t.max_age_days,
+        },
+    )

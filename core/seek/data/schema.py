@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from seek.data.steps import Pipeline, mark_rejects
@@ -26,7 +26,8 @@ class Field:
     ``required`` means the column must exist and every value must be present; ``min``/``max`` bound
     numbers, dates and string lengths (for ``str``); ``allowed`` lists permitted values; ``pattern`` is a
     regex the whole string must match; ``not_future`` rejects timestamps after ``now``; ``format`` is a
-    strftime format for datetimes (inferred when None); ``allow_nan`` lets float NaN through.
+    strftime format for datetimes and dates (when None it is inferred from the first value, so set it for
+    files that mix formats); ``allow_nan`` lets float NaN through.
     """
 
     name: str
@@ -167,8 +168,10 @@ def _cast(raw: pl.Expr, raw_dtype: Any, spec: Field) -> pl.Expr:
             return raw.dt.replace_time_zone(None) if raw_dtype.time_zone is None else _utc_naive(raw)
         if raw_dtype == pl.Date:
             return raw.cast(pl.Datetime("us"))
-        parsed = raw.cast(pl.String).str.strip_chars().str.to_datetime(
-            spec.format, strict=False, time_unit="us", time_zone="UTC"
+        parsed = (
+            raw.cast(pl.String)
+            .str.strip_chars()
+            .str.to_datetime(spec.format, strict=False, time_unit="us", time_zone="UTC")
         )
         return parsed.dt.replace_time_zone(None)
     if spec.dtype == "date":
@@ -193,7 +196,9 @@ def _say(prefix: str, value: pl.Expr, suffix: str = "") -> pl.Expr:
     return pl.concat_str([pl.lit(prefix), value, pl.lit(suffix)])
 
 
-def _checks(spec: Field, value: pl.Expr, raw: pl.Expr, now: dt.datetime, raw_is_text: bool = True) -> list[tuple[pl.Expr, str | pl.Expr]]:
+def _checks(
+    spec: Field, value: pl.Expr, raw: pl.Expr, now: dt.datetime, raw_is_text: bool = True
+) -> list[tuple[pl.Expr, str | pl.Expr]]:
     """(failed, reason) per check, in the order they are reported."""
     import polars as pl
 
@@ -219,12 +224,13 @@ def _checks(spec: Field, value: pl.Expr, raw: pl.Expr, now: dt.datetime, raw_is_
     if spec.allowed is not None:
         allowed = list(spec.allowed)
         shown = ", ".join(map(str, allowed[:8])) + (", ..." if len(allowed) > 8 else "")
-        out.append(
-            (value.is_not_null() & ~value.is_in(allowed), _say(f"{name}: ", raw_text, f" not one of {shown}"))
-        )
+        out.append((value.is_not_null() & ~value.is_in(allowed), _say(f"{name}: ", raw_text, f" not one of {shown}")))
     if spec.pattern is not None:
         out.append(
-            (~value.cast(pl.String).str.contains(f"^(?:{spec.pattern})$"), _say(f"{name}: ", raw_text, f" does not match {spec.pattern}"))
+            (
+                ~value.cast(pl.String).str.contains(f"^(?:{spec.pattern})$"),
+                _say(f"{name}: ", raw_text, f" does not match {spec.pattern}"),
+            )
         )
     if spec.not_future:
         limit = now.date() if spec.dtype == "date" else now

@@ -60,7 +60,9 @@ def mark_rejects(frame: pl.LazyFrame, checks: Sequence[tuple[pl.Expr, str | pl.E
     if not checks:
         return frame.with_columns(pl.lit(None, dtype=pl.String).alias(REASON))
     flags = [f"__seek_fail{i}" for i in range(len(checks))]
-    flagged = frame.with_columns([cond.fill_null(False).alias(flag) for (cond, _), flag in zip(checks, flags, strict=True)])
+    flagged = frame.with_columns(
+        [cond.fill_null(False).alias(flag) for (cond, _), flag in zip(checks, flags, strict=True)]
+    )
     failed = pl.any_horizontal(flags)
     reasons = [
         pl.when(pl.col(flag)).then(pl.lit(reason) if isinstance(reason, str) else reason.cast(pl.String))
@@ -143,7 +145,10 @@ class Pipeline:
             kept = marked.filter(~removed_mask)
             changed = int(kept[CHANGED].fill_null(False).sum()) if CHANGED in kept.columns else 0
             reasons = (
-                removed.group_by("reason").len().sort(["len", "reason"], descending=[True, False]).head(self.top_reasons)
+                removed.group_by("reason")
+                .len()
+                .sort(["len", "reason"], descending=[True, False])
+                .head(self.top_reasons)
             )
             counts.append(
                 StepCount(
@@ -169,11 +174,7 @@ def _rejected_frame(original: pl.DataFrame, parts: list[pl.DataFrame]) -> pl.Dat
     """Join the removed row numbers back to the input so the rejected frame holds the original values."""
     import polars as pl
 
-    meta = (
-        pl.concat(parts)
-        if parts
-        else pl.DataFrame(schema={ROW: pl.UInt32, "step": pl.String, "reason": pl.String})
-    )
+    meta = pl.concat(parts) if parts else pl.DataFrame(schema={ROW: pl.UInt32, "step": pl.String, "reason": pl.String})
     clash = [c for c in REJECTED_COLUMNS if c in original.columns]
     source = original.rename({c: f"{c}_" for c in clash}) if clash else original
     meta = meta.sort(ROW)

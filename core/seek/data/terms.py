@@ -71,12 +71,21 @@ class TermDictionary:
             raise DataError(f"{source or 'terms'}: expected an object with 'domain' and a 'terms' list")
         terms = []
         for index, entry in enumerate(data["terms"]):
-            if not isinstance(entry, dict) or not isinstance(entry.get("canonical"), str) or not entry["canonical"].strip():
+            if (
+                not isinstance(entry, dict)
+                or not isinstance(entry.get("canonical"), str)
+                or not entry["canonical"].strip()
+            ):
                 raise DataError(f"{source or 'terms'}: terms[{index}] needs a non-empty string 'canonical'")
             variants = entry.get("variants", [])
             if not isinstance(variants, list) or not all(isinstance(v, str) and v.strip() for v in variants):
-                raise DataError(f"{source or 'terms'}: terms[{index}] ({entry['canonical']!r}): 'variants' must be a list of strings")
-            terms.append(Term(entry["canonical"].strip(), tuple(v.strip() for v in variants), str(entry.get("category", ""))))
+                raise DataError(
+                    f"{source or 'terms'}: terms[{index}] ({entry['canonical']!r}): "
+                    "'variants' must be a list of strings"
+                )
+            terms.append(
+                Term(entry["canonical"].strip(), tuple(v.strip() for v in variants), str(entry.get("category", "")))
+            )
         return cls(domain=str(data["domain"]), terms=terms, source=source)
 
     @classmethod
@@ -109,7 +118,9 @@ class TermDictionary:
         """The JSON layout."""
         return {
             "domain": self.domain,
-            "terms": [{"canonical": t.canonical, "variants": list(t.variants), "category": t.category} for t in self.terms],
+            "terms": [
+                {"canonical": t.canonical, "variants": list(t.variants), "category": t.category} for t in self.terms
+            ],
         }
 
     def canonical(self, form: str) -> str | None:
@@ -159,6 +170,31 @@ def _form_regex(form: str) -> str:
     body = "".join("\\" + ch if ch in _REGEX_META else (r"\s+" if ch == " " else ch) for ch in form)
     word = lambda ch: ch.isalnum() and not _CJK.match(ch)  # noqa: E731
     return (r"\b" if word(form[0]) else "") + body + (r"\b" if word(form[-1]) else "")
+
+
+class NormaliseTerms:
+    """Change step: replace term variants in a text column by their canonical form."""
+
+    def __init__(self, column: str, dictionary: TermDictionary) -> None:
+        self.column, self.dictionary = column, dictionary
+        self.name = f"normalise_terms:{column}"
+        self.checks = (
+            f"variants of {len(dictionary)} {dictionary.domain} terms in {column!r} (rows changed, not removed)"
+        )
+
+    def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Normalise the column and flag changed rows."""
+        import polars as pl
+
+        from seek.data.steps import CHANGED, REASON
+
+        data = frame.collect()
+        normalised = data.select(self.dictionary.normalise_expr(self.column)).to_series()
+        return data.with_columns(
+            normalised.alias(self.column),
+            (normalised != data[self.column]).fill_null(False).alias(CHANGED),
+            pl.lit(None, dtype=pl.String).alias(REASON),
+        ).lazy()
 
 
 def merge_dictionaries(dictionaries: Iterable[TermDictionary], domain: str = "merged") -> TermDictionary:

@@ -1,4 +1,4 @@
-"""Low-quality text filters: HTML and entities, control characters, symbol ratio, length, script sanity (CJK + Latin)."""
+"""Low-quality text filters: HTML and entities, control characters, symbol ratio, length, script (CJK + Latin)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,9 @@ class NormaliseText:
         self.column = column
         self.form = form
         self.name = f"normalise:{column}"
-        self.checks = f"control and zero-width characters, Unicode {form or 'no'} normal form, runs of whitespace in {column!r}"
+        self.checks = (
+            f"control and zero-width characters, Unicode {form or 'no'} normal form, runs of whitespace in {column!r}"
+        )
 
     def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         """Normalise the column and flag changed rows."""
@@ -145,7 +147,9 @@ class SymbolRatio:
 
         text = pl.col(self.column)
         ratio = text.str.count_matches(r"[^\p{L}\p{N}\p{M}\s]") / text.str.len_chars().clip(lower_bound=1)
-        return mark_rejects(frame, [(ratio > self.max_ratio, pl.format(f"symbol ratio {{}} > {self.max_ratio}", ratio.round(2)))])
+        return mark_rejects(
+            frame, [(ratio > self.max_ratio, pl.format(f"symbol ratio {{}} > {self.max_ratio}", ratio.round(2)))]
+        )
 
 
 class ScriptCheck:
@@ -186,10 +190,12 @@ class ScriptCheck:
         checks: list[tuple[pl.Expr, str | pl.Expr]] = []
         if self.reject_mojibake:
             checks.append((text.str.contains(_MOJIBAKE), "mojibake: text looks mis-decoded (wrong charset)"))
-        checks.append((
-            (letters > 0) & (ratio < self.min_ratio),
-            pl.format(f"script: only {{}} of letters in {'/'.join(self.scripts)}", ratio.round(2)),
-        ))
+        checks.append(
+            (
+                (letters > 0) & (ratio < self.min_ratio),
+                pl.format(f"script: only {{}} of letters in {'/'.join(self.scripts)}", ratio.round(2)),
+            )
+        )
         return mark_rejects(frame, checks)
 
 

@@ -1,4 +1,4 @@
-"""A byte-level BPE tokenizer trained on the cleaned corpus (``tokenizers``), domain terms added whole, saved as JSON."""
+"""Byte-level BPE tokenizer trained on the cleaned corpus (``tokenizers``), domain terms added whole, saved as JSON."""
 
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ def load_tokenizer(path: str | os.PathLike[str]) -> Tokenizer:
     try:
         return Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises its own Exception type for bad JSON
-        raise DataError(f"{path}: not a tokenizer JSON file ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+        raise DataError(
+            f"{path}: not a tokenizer JSON file ({str(exc).splitlines()[0] if str(exc) else exc})"
+        ) from None
 
 
 def encode_batch(tokenizer: Tokenizer, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
