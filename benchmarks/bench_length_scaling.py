@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import resource
 import statistics
@@ -36,8 +37,15 @@ def worker(args: argparse.Namespace) -> dict:
     import psutil
     import torch
 
+    if args.device == "cpu" and args.mem_limit_gb > 0:
+        # A clean allocation error instead of the kernel's OOM killer on a machine shared with others.
+        limit = int(args.mem_limit_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
     from seek.models import SeekConfig, SeekTransformer
 
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
     cfg = SeekConfig.preset(
@@ -71,14 +79,15 @@ def worker(args: argparse.Namespace) -> dict:
         base = psutil.Process().memory_info().rss
         maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    times = []
+    times, cpu_times = [], []
     for i in range(args.warmup + args.repeats):
         sync()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         sync()
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
 
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated() - base
@@ -88,12 +97,16 @@ def worker(args: argparse.Namespace) -> dict:
         peak = maxrss_after - base
         # If the steps never raised the high-water mark set before them (e.g. by imports), the
         # delta is only an upper bound; say so rather than print a wrong figure silently.
-        note = f"{args.attention} {args.length}: steps stayed under an earlier high-water mark" if maxrss_after <= maxrss_before else ""
+        note = ""
+        if maxrss_after <= maxrss_before:
+            note = f"{args.attention} {args.length}: steps stayed under an earlier high-water mark"
     return {
         "attention": args.attention,
         "length": args.length,
         "time_s": statistics.median(times),
         "times_s": times,
+        "cpu_s": statistics.median(cpu_times),
+        "dropout": args.dropout,
         "peak_bytes": peak,
         "params": model.num_parameters(),
         "flops_fwd": model.flops(args.length, args.batch),
@@ -102,13 +115,13 @@ def worker(args: argparse.Namespace) -> dict:
     }
 
 
-def run_one(args: argparse.Namespace, attention: str, length: int) -> dict:
+def run_one(args: argparse.Namespace, attention: str, length: int, dropout: float) -> dict:
     """Run one configuration in a fresh subprocess; return its figures or why it has none."""
     cmd = [
         sys.executable, __file__, "--worker", "--attention", attention, "--length", str(length),
         "--device", args.device, "--preset", args.preset, "--batch", str(args.batch),
         "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--precision", args.precision,
-        "--dropout", str(args.dropout),
+        "--dropout", str(dropout), "--mem-limit-gb", str(args.mem_limit_gb), "--threads", str(args.threads),
     ]  # fmt: skip
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
@@ -116,16 +129,16 @@ def run_one(args: argparse.Namespace, attention: str, length: int) -> dict:
         return {"attention": attention, "length": length, "error": f"not finished within {args.timeout:.0f} s"}
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        if "out of memory" in proc.stderr.lower() or proc.returncode == -9:
-            tail = "out of memory"
+        if "can't allocate memory" in proc.stderr or "out of memory" in proc.stderr.lower():
+            tail = "out of memory" + (f" (limit {args.mem_limit_gb:g} GiB)" if args.device == "cpu" else "")
+        elif proc.returncode == -9:
+            tail = "killed (out of memory?)"
         return {"attention": attention, "length": length, "error": tail[:120]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def machine(device: str) -> str:
     """Describe the CPU (lscpu model name, cores) or the GPU."""
-    import os
-
     import torch
 
     if device == "cuda":
@@ -158,34 +171,66 @@ def growth(rows: list[dict], i: int, key: str) -> str:
     return f"{rows[i][key] / rows[i - 1][key]:.2f}x"
 
 
-def report(args: argparse.Namespace, ours: list[dict], full: list[dict], command: str, elapsed: float) -> str:
-    """Render the results as Markdown."""
+def table(ours: list[dict], full: list[dict]) -> list[str]:
+    """Markdown table rows for one setting."""
+    lines = [
+        "| tokens | ours time (s) | full time (s) | time ratio full/ours | ours CPU-s | full CPU-s "
+        "| ours peak (MiB) | full peak (MiB) | memory ratio full/ours | ours time growth | full time growth "
+        "| ours GFLOP fwd | full GFLOP fwd |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, (a, b) in enumerate(zip(ours, full, strict=True)):
+        cpu = [f"{r['cpu_s']:.2f}" if "cpu_s" in r else "—" for r in (a, b)]
+        gflop = [f"{r['flops_fwd'] / 1e9:.1f}" if "flops_fwd" in r else "—" for r in (a, b)]
+        lines.append(
+            f"| {a['length']:,} | {fmt_time(a)} | {fmt_time(b)} | {ratio(a, b, 'time_s')} | {cpu[0]} | {cpu[1]} "
+            f"| {fmt_mem(a)} | {fmt_mem(b)} | {ratio(a, b, 'peak_bytes')} | {growth(ours, i, 'time_s')} "
+            f"| {growth(full, i, 'time_s')} | {gflop[0]} | {gflop[1]} |"
+        )
+    return lines
+
+
+def report(args: argparse.Namespace, results: dict[float, tuple[list[dict], list[dict]]], command: str,
+           elapsed: float, load: tuple[float, float]) -> str:
+    """Render the results as Markdown, one table per dropout setting."""
+    threads = next((r["threads"] for o, f in results.values() for r in o + f if "threads" in r), "?")
+    params = {r["attention"]: r["params"] for ours, full in results.values() for r in ours + full if "params" in r}
     lines = [
         "# Length scaling: Seek hierarchical attention vs full attention",
         "",
         f"- Command: `{command}`",
         f"- Machine: {machine(args.device)}",
         f"- Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} (run took {elapsed / 60:.1f} min)",
-        f"- Model: preset `{args.preset}` ({ours[0].get('params', 0):,} parameters for ours, "
-        f"{next((r['params'] for r in full if 'params' in r), 0):,} for the baseline), token input "
-        f"(vocab {VOCAB}), classification head, batch {args.batch}, precision {args.precision}, dropout {args.dropout}",
+        f"- Model: preset `{args.preset}`, same width and depth for both ({params.get('hierarchical', 0):,} "
+        f"parameters for ours, {params.get('full', 0):,} for the full-attention baseline), token input "
+        f"(vocab {VOCAB}), classification head, batch {args.batch}, precision {args.precision}, "
+        f"torch threads per worker {threads}",
         f"- Step: forward + cross-entropy + backward; time is the median of {args.repeats} steps after "
-        f"{args.warmup} warm-up step(s)",
+        f"{args.warmup} warm-up step(s), each configuration in a fresh process",
+    ]  # fmt: skip
+    for dropout, (ours, full) in results.items():
+        lines += ["", f"## dropout {dropout:g}", "", *table(ours, full)]
+    notes = sorted({r["note"] for ours, full in results.values() for r in ours + full if r.get("note")})
+    lines += [
         "",
-        "| tokens | ours time (s) | full time (s) | time ratio full/ours | ours peak (MiB) | full peak (MiB) "
-        "| memory ratio full/ours | ours time growth | full time growth | ours GFLOP fwd | full GFLOP fwd |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Peak memory: " + (
+            "`torch.cuda.max_memory_allocated()` during the steps minus what was allocated before them."
+            if args.device == "cuda" else
+            "each configuration runs in a fresh subprocess; peak = the kernel's high-water mark `ru_maxrss` "
+            "after the steps minus the resident set size (psutil) just before them, i.e. the extra memory "
+            "the steps needed (activations, gradients, attention workspace). Each worker is capped with "
+            f"RLIMIT_DATA = {args.mem_limit_gb:g} GiB so a run that does not fit fails cleanly instead of "
+            "waking the OOM killer on a shared machine."
+        ),
+        "",
+        f"Load average (1 min) at start {load[0]:.1f}, at end {load[1]:.1f}: "
+        + ("other jobs were sharing the cores, so wall times are noisy; CPU-s is the steadier figure."
+           if args.device == "cpu" else "for reference."),
+        "",
+        "Growth columns compare each row with the previous one: lengths double, so 2.0x is linear and 4.0x "
+        "quadratic. CPU-s is process CPU time per step (less sensitive than wall time to other jobs on the "
+        "machine). GFLOP columns are `model.flops(length)` (forward, matmuls only).",
     ]
-    for i, (a, b) in enumerate(zip(ours, full, strict=True)):
-        lines.append(
-            f"| {a['length']:,} | {fmt_time(a)} | {fmt_time(b)} | {ratio(a, b, 'time_s')} | {fmt_mem(a)} | "
-            f"{fmt_mem(b)} | {ratio(a, b, 'peak_bytes')} | {growth(ours, i, 'time_s')} | {growth(full, i, 'time_s')} "
-            f"| {a['flops_fwd'] / 1e9:.1f} | "
-            + (f"{b['flops_fwd'] / 1e9:.1f} |" if "flops_fwd" in b else "— |")
-        )
-    notes = sorted({r["note"] for r in ours + full if r.get("note")})
-    lines += ["", "Growth columns compare each row with the previous one: lengths double, so 2.0x is linear "
-              "and 4.0x quadratic. GFLOP columns are `model.flops(length)` (forward, matmuls only)."]
     if notes:
         lines += ["", "Notes from the workers: " + "; ".join(notes)]
     return "\n".join(lines) + "\n"
@@ -200,12 +245,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
-    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--dropouts", default="0.1,0.0", help="one table per value; 0.1 is the presets' default")
+    p.add_argument("--mem-limit-gb", type=float, default=8.0, help="CPU only: per-configuration memory cap")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed for one configuration")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads per worker (0 = torch's default)")
     p.add_argument("--out", default="benchmarks/results/length_scaling.md")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--attention", default="hierarchical", help=argparse.SUPPRESS)
     p.add_argument("--length", type=int, default=1024, help=argparse.SUPPRESS)
+    p.add_argument("--dropout", type=float, default=0.0, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -218,22 +266,26 @@ def main(argv: list[str] | None = None) -> None:
 
     command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
     lengths = [int(n) for n in args.lengths.split(",")]
-    ours: list[dict] = []
-    full: list[dict] = []
-    start = time.perf_counter()
-    full_failed = False
-    for length in lengths:
-        ours.append(run_one(args, "hierarchical", length))
-        if full_failed:  # a longer run cannot fit where a shorter one did not
-            full.append({"attention": "full", "length": length, "error": "skipped: shorter length failed"})
-        else:
-            full.append(run_one(args, "full", length))
-            full_failed = "error" in full[-1]
-        print(f"{length:>6}: ours {fmt_time(ours[-1])} s {fmt_mem(ours[-1])} MiB | "
-              f"full {fmt_time(full[-1])} s {fmt_mem(full[-1])} MiB", flush=True)  # fmt: skip
-    text = report(args, ours, full, command, time.perf_counter() - start)
+    results: dict[float, tuple[list[dict], list[dict]]] = {}
+    start, load_start = time.perf_counter(), os.getloadavg()[0]
+    for dropout in (float(d) for d in args.dropouts.split(",")):
+        ours: list[dict] = []
+        full: list[dict] = []
+        full_failed = False
+        for length in lengths:
+            ours.append(run_one(args, "hierarchical", length, dropout))
+            if full_failed:  # a longer run cannot fit where a shorter one did not
+                full.append({"attention": "full", "length": length, "error": "skipped: a shorter length failed"})
+            else:
+                full.append(run_one(args, "full", length, dropout))
+                full_failed = "error" in full[-1]
+            print(f"dropout {dropout:g} {length:>6}: ours {fmt_time(ours[-1])} s {fmt_mem(ours[-1])} MiB | "
+                  f"full {fmt_time(full[-1])} s {fmt_mem(full[-1])} MiB", flush=True)  # fmt: skip
+        results[dropout] = (ours, full)
+    text = report(args, results, command, time.perf_counter() - start, (load_start, os.getloadavg()[0]))
     atomic_write_text(args.out, text)
-    atomic_write_text(Path(args.out).with_suffix(".json"), json.dumps({"ours": ours, "full": full}, indent=2) + "\n")
+    raw = {f"dropout={d:g}": {"ours": o, "full": f} for d, (o, f) in results.items()}
+    atomic_write_text(Path(args.out).with_suffix(".json"), json.dumps(raw, indent=2) + "\n")
     print(text)
 
 

@@ -104,5 +104,6 @@ def test_load_refuses_weights_that_do_not_fit_the_config(saved: Path) -> None:
     meta = json.loads((saved / "model.json").read_text())
     meta["config"]["input_dim"] = 5
     atomic_write_json(saved / "model.json", meta)
-    with pytest.raises(DataError, match=r"tensor 'adapter\.embed\.weight' has shape \(32, 4\), the config needs \(32, 5\)"):
+    needs = r"tensor 'adapter\.embed\.weight' has shape \(32, 4\), the config needs \(32, 5\)"
+    with pytest.raises(DataError, match=needs):
         SeekTransformer.load(saved)

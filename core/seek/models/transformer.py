@@ -55,7 +55,9 @@ class SeekTransformer(nn.Module):
         if mask is None:
             return None
         if tuple(mask.shape) != (b, length):
-            raise DataError(f"model input: mask shape {tuple(mask.shape)} does not match input (batch, length) = {(b, length)}")
+            raise DataError(
+                f"model input: mask shape {tuple(mask.shape)} does not match input (batch, length) = {(b, length)}"
+            )
         return mask.to(device=x.device, dtype=torch.bool)
 
     def _hidden(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
@@ -146,7 +148,8 @@ def _read_meta(path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("config"), dict):
         raise DataError(f"{path}: not a Seek model config (field 'format' must be '{FORMAT}' and 'config' an object)")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise DataError(f"{path}: field 'format_version' is {meta.get('format_version')!r}, this Seek reads {FORMAT_VERSION}")
+        found = meta.get("format_version")
+        raise DataError(f"{path}: field 'format_version' is {found!r}, this Seek reads {FORMAT_VERSION}")
     return meta
 
 
@@ -161,7 +164,8 @@ def _load_state(model: nn.Module, state: dict[str, Tensor], path: Path) -> None:
     for name, tensor in state.items():
         if tensor.shape != expected[name].shape:
             raise DataError(
-                f"{path}: tensor '{name}' has shape {tuple(tensor.shape)}, the config needs {tuple(expected[name].shape)}"
+                f"{path}: tensor '{name}' has shape {tuple(tensor.shape)}, "
+                f"the config needs {tuple(expected[name].shape)}"
             )
     try:
         model.load_state_dict(state, strict=True)
