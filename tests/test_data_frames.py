@@ -76,3 +76,11 @@ def test_invalid_json_line_is_named(tmp_path: Path) -> None:
 def test_corrupt_parquet_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not a readable parquet file"):
         read_frame(write(tmp_path, "c.parquet", b"PAR1 not really"))
+
+
+def test_json_lines_with_conflicting_types_name_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.jsonl", '{"a": 1}\n{"a": {"b": 2}}\n')
+    with pytest.raises(DataError, match=r"m\.jsonl: line 2, field 'a': object where line 1 has number"):
+        read_frame(path)
+    with pytest.raises(DataError, match=r"line 1: expected a JSON object, got list"):
+        read_frame(write(tmp_path, "l.jsonl", "[1, 2]\n"))

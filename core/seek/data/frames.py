@@ -87,9 +87,8 @@ def _check_csv_shape(path: Path, sep: str) -> None:
 
     if len(sep.encode()) != 1:
         return
-    sep_byte, parity, line_no = sep.encode()[0], np.uint8(0), 0
+    sep_byte, parity = sep.encode()[0], np.uint8(0)
     expected: int | None = None
-    header: list[str] = []
     carry = b""
     with open(path, "rb") as handle:
         while True:
@@ -111,20 +110,29 @@ def _check_csv_shape(path: Path, sep: str) -> None:
                 if len(counts) == 0:
                     return
                 expected = int(counts[0])
-                header = data.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").split(sep)
-                counts, empties, line_no = counts[1:], empties[1:], 1
-            bad = np.flatnonzero((counts != expected) & ~empties)
-            if len(bad):
-                index = int(bad[0])
-                found = int(counts[index])
-                line = line_no + index + 1
-                column = (
+                counts, empties = counts[1:], empties[1:]
+            if ((counts != expected) & ~empties).any():
+                # A stray quote inside an unquoted field fools the parity count: let the csv module confirm.
+                _raise_ragged(path, sep)
+                return
+
+
+def _raise_ragged(path: Path, sep: str) -> None:
+    """Name the first record whose field count differs from the header's (error path only: a Python loop)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        header = next(reader, [])
+        for row_no, record in enumerate(reader, start=1):
+            if record and len(record) != len(header):
+                found, expected = len(record), len(header)
+                where = (
                     f"column {header[found]!r} is missing"
                     if found < expected
                     else f"extra field after column {header[-1]!r}"
                 )
-                raise DataError(f"{path}: row {line - 1}: {column} ({found} fields, the header has {expected})")
-            line_no += len(counts)
+                raise DataError(f"{path}: row {row_no}: {where} ({found} fields, the header has {expected})")
 
 
 def _fields_per_line(buf: np.ndarray, sep_byte: int, parity: Any) -> tuple[np.ndarray, np.ndarray, Any]:
