@@ -1,7 +1,8 @@
 """GPU figures for the trainer, in one invocation per machine.
 
 (a) step time (forward + backward + AdamW step, through seek.training.Trainer) of the ``small`` and
-    ``large`` (1024 hidden / 16 heads) Seek presets at sequence 2048, fp32 against bf16 autocast, on GPU 0;
+    ``large`` (1024 hidden / 16 heads) Seek presets at sequence 2048, fp32 against bf16 autocast, on GPU 0,
+    and the same bf16 step in a hand-written loop (what the Trainer's bookkeeping costs);
 (b) DDP throughput (samples/s, per-GPU batch fixed) on 1, 2, 4 ... GPUs with nccl, each launched with
     torchrun, and scaling efficiency = throughput_k / (k * throughput_1), with no hook, the bf16 hook
     and PowerSGD; the gradient bytes each rank sends per step are computed from the parameter shapes.
@@ -15,6 +16,7 @@ Needs torch and pydantic (seek.models' config); seek's other dependencies are no
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -124,6 +126,27 @@ def time_steps(
     return timer.step_seconds(warmup)
 
 
+def bare_loop_seconds(model: SeekTransformer, device: str, batch: int, seq: int, warmup: int, steps: int) -> float:
+    """Median step time of a hand-written bf16 loop (the baseline for the Trainer's own overhead)."""
+    model = model.to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01)
+    data = token_data(batch * (warmup + steps + 1), seq)
+    stamps = []
+    for start in range(0, len(data["x"]), batch):
+        x, y = data["x"][start : start + batch].to(device), data["y"][start : start + batch].to(device)
+        with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16):
+            loss = torch.nn.functional.cross_entropy(model(x).float(), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize(device)
+        stamps.append(time.perf_counter())
+    gaps = [b - a for a, b in itertools.pairwise(stamps[warmup:])]
+    return statistics.median(gaps)
+
+
 def precision_table(args: argparse.Namespace, device: str) -> list[dict[str, Any]]:
     """(a) fp32 against bf16 autocast, per preset."""
     rows = []
@@ -145,6 +168,11 @@ def precision_table(args: argparse.Namespace, device: str) -> list[dict[str, Any
                 torch.cuda.empty_cache()
             print(f"  {preset} {precision}: {row[f'{precision}_ms']} ms/step", flush=True)
         row["speedup"] = sig(row["fp32_ms"] / row["bf16_ms"])
+        bare = bare_loop_seconds(build_model(preset, args.seq), device, args.batch, args.seq, args.warmup, args.steps)
+        row["bare_bf16_ms"] = sig(1000 * bare)
+        row["trainer_overhead"] = sig(row["bf16_ms"] / row["bare_bf16_ms"])
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
         rows.append(row)
     return rows
 
@@ -257,13 +285,14 @@ def markdown(report: dict[str, Any]) -> str:
     if report["precision"]:
         header = (
             "| preset | params (M) | seq | batch | fp32 ms/step | bf16 ms/step | bf16 speed-up "
-            "| fp32 TFLOP/s | bf16 TFLOP/s |"
+            "| fp32 TFLOP/s | bf16 TFLOP/s | bare bf16 loop ms/step | Trainer / bare |"
         )
-        lines += ["", header, "|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", header, "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in report["precision"]:
             lines.append(
                 f"| {r['preset']} | {r['params_m']} | {r['seq']} | {r['batch']} | {r['fp32_ms']} "
-                f"| {r['bf16_ms']} | {r['speedup']}x | {r['fp32_tflops']} | {r['bf16_tflops']} |"
+                f"| {r['bf16_ms']} | {r['speedup']}x | {r['fp32_tflops']} | {r['bf16_tflops']} "
+                f"| {r['bare_bf16_ms']} | {r['trainer_overhead']}x |"
             )
     if report["ddp"]:
         title = (
