@@ -72,6 +72,7 @@ def test_signatures_estimate_true_jaccard() -> None:
 
 def test_lsh_band_choice_and_validation() -> None:
     bands, rows = lsh_bands(64, 0.8)
-    assert bands * rows == 64 and (1 / bands) ** (1 / rows) <= 0.8
+    assert (bands, rows) == (10, 6)  # 1 - (1 - 0.8**6)**10 = 0.952 recall; 7 rows would give 0.88
+    assert 1 - (1 - 0.8**rows) ** bands >= 0.95
     with pytest.raises(ValueError, match="threshold"):
         NearDuplicates("text", threshold=0)

@@ -107,16 +107,16 @@ def minhash_signatures(
     return signatures
 
 
-def lsh_bands(num_perm: int, threshold: float) -> tuple[int, int]:
-    """Choose (bands, rows) with bands*rows == num_perm whose S-curve midpoint sits a little below ``threshold``."""
+def lsh_bands(num_perm: int, threshold: float, recall: float = 0.95) -> tuple[int, int]:
+    """Choose (bands, rows), bands*rows <= num_perm: the longest bands that still catch a pair at ``threshold``.
+
+    A pair with Jaccard ``threshold`` shares at least one whole band with probability
+    1 - (1 - threshold**rows)**bands; longer bands propose fewer dissimilar candidates to verify.
+    """
     best = (num_perm, 1)
     for rows in range(1, num_perm + 1):
-        if num_perm % rows:
-            continue
         bands = num_perm // rows
-        midpoint = (1 / bands) ** (1 / rows)
-        # A lower midpoint finds more candidate pairs (all verified afterwards): favour recall.
-        if midpoint <= 0.85 * threshold:
+        if 1 - (1 - threshold**rows) ** bands >= recall:
             best = (bands, rows)
     return best
 
@@ -126,8 +126,8 @@ def near_duplicate_groups(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each text: the index of the first text of its near-duplicate cluster, and the estimated Jaccard to it.
 
-    LSH buckets propose candidates (each bucket member paired with the bucket's first member); a pair is
-    kept when the fraction of equal MinHash values reaches ``threshold``; clusters are connected components.
+    LSH buckets propose candidates (each bucket member paired with the bucket's first member; see
+    :func:`lsh_bands`); a pair is kept when the fraction of equal MinHash values reaches ``threshold``; clusters are connected components.
     """
     import numpy as np
     import polars as pl
@@ -157,7 +157,11 @@ def near_duplicate_groups(
         left.append(firsts["first"].to_numpy())
         right.append(firsts["id"].to_numpy())
     # Pairs as one int64 code each: a 1-D unique is far cheaper than a row-wise one.
-    codes = np.unique(np.concatenate(left) * n + np.concatenate(right)) if left else np.zeros(0, dtype=np.int64)
+    codes = (
+        pl.Series(np.concatenate(left) * n + np.concatenate(right)).unique().to_numpy()
+        if left
+        else np.zeros(0, dtype=np.int64)
+    )
     a, b = codes // n, codes % n
     keep = _agreement(signatures, a, b) >= threshold
     a, b = a[keep], b[keep]
