@@ -9,7 +9,7 @@ from seek.apps.digits import DigitsApp
 
 @pytest.mark.slow
 def test_quickstart_digits_reaches_95_percent_test_accuracy(seek_run_app):
-    run = seek_run_app(DigitsApp(), epochs=60)
+    run = seek_run_app(DigitsApp(), epochs=DigitsApp.Config().epochs)
     metrics = run.metrics
     assert metrics["test_accuracy"] >= 0.95
     assert 0.9 <= metrics["test_macro_f1"] <= 1.0
