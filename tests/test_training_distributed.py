@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from seek.errors import ConfigError
-from seek.training import gradient_bytes_per_step
+from seek.errors import ConfigError, RunError
+from seek.training import gradient_bytes_per_step, open_run_folder
 from seek.training.data import epoch_plan
 from seek.training.distributed import DistInfo, detect, wrap_model
 from training_worker import Net, ddp_job
@@ -51,6 +51,18 @@ def test_torchrun_environment_is_detected(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("WORLD_SIZE", "four")
     with pytest.raises(ConfigError, match="WORLD_SIZE"):
         detect()
+
+
+def test_only_rank_0_needs_an_empty_run_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "history.json").write_text("[]")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert open_run_folder(tmp_path / "run").path == tmp_path / "run"
+    assert open_run_folder(tmp_path / "not-yet-created").path.is_dir()
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(RunError, match="not empty"):
+        open_run_folder(tmp_path / "run")
 
 
 def test_compression_bytes_follow_parameter_shapes() -> None:

@@ -12,6 +12,8 @@ from seek.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
+    from seek.runs import RunFolder
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -65,6 +67,22 @@ def _teardown() -> None:
 
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def open_run_folder(path: str | os.PathLike[str], resume: bool = False) -> RunFolder:
+    """Open the run folder as this torchrun rank should: rank 0 creates (or resumes) it, the others attach.
+
+    Only rank 0 writes files, so the other ranks never need an empty folder; they may start before
+    rank 0 has created it, hence the ``mkdir``.
+    """
+    from pathlib import Path
+
+    from seek.runs import RunFolder
+
+    if detect().is_main:
+        return RunFolder(path, resume=resume)
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return RunFolder(path, resume=True)
 
 
 def resolve_device(requested: str | torch.device, info: DistInfo) -> torch.device:
