@@ -17,7 +17,8 @@ from seek.training import checkpoint as ckpt
 from seek.training import distributed as dist_
 from seek.training.callbacks import Callback, StopTraining
 from seek.training.config import TrainerConfig
-from seek.training.data import as_dataset, epoch_plan, loader, sequential_batches, steps_per_epoch, to_device, windows
+from seek.training.data import as_dataset, epoch_plan, loader, steps_per_epoch, to_device, windows
+from seek.training.evaluation import forward_all
 from seek.training.history import write_history, write_loss_curve
 from seek.training.losses import default_loss, default_metrics, model_head
 from seek.training.progress import ProgressBar
@@ -334,31 +335,15 @@ class Trainer:
 
     def _forward_all(self, data: Any, with_loss: bool) -> tuple[Any, Any, float | None]:
         """Run the model over ``data`` in order; every rank sees all of it (evaluation is not sharded)."""
-        import torch
-
-        dataset = as_dataset(data, "data")
-        size = self.config.eval_batch_size or self.config.batch_size
-        was_training = self.model.training
-        self.model.eval()
-        outputs, targets, loss_sum, count = [], [], 0.0, 0
-        try:
-            with torch.no_grad():
-                for raw in loader(
-                    dataset, sequential_batches(len(dataset), size), self.config.num_workers, 0, self._pin
-                ):
-                    batch = to_device(raw, self.device)
-                    with self._autocast():
-                        out = self.model(batch["x"], mask=batch.get("mask"))
-                        if with_loss and "y" in batch:
-                            loss_sum += float(self.loss_fn(out, batch)) * len(batch["x"])
-                            count += len(batch["x"])
-                    outputs.append(out.float().cpu())
-                    if "y" in batch:
-                        targets.append(batch["y"].cpu())
-        finally:
-            self.model.train(was_training)
-        target = torch.cat(targets) if len(targets) == len(outputs) else None
-        return torch.cat(outputs), target, (loss_sum / count if count else None)
+        return forward_all(
+            self.model,
+            as_dataset(data, "data"),
+            self.loss_fn if with_loss else None,
+            self._autocast,
+            self.device,
+            self.config.eval_batch_size or self.config.batch_size,
+            self.config.num_workers,
+        )
 
     # ---- checkpoints ---------------------------------------------------------------------------------
 
