@@ -127,7 +127,9 @@ def near_duplicate_groups(
     """For each text: the index of the first text of its near-duplicate cluster, and the estimated Jaccard to it.
 
     LSH buckets propose candidates (each bucket member paired with the bucket's first member; see
-    :func:`lsh_bands`); a pair is kept when the fraction of equal MinHash values reaches ``threshold``; clusters are connected components.
+    :func:`lsh_bands`); a pair is kept when the fraction of equal MinHash values reaches ``threshold``.
+    Clusters are connected components, so in a chain A~B~C the text C joins A's cluster even when C and
+    A alone are less similar; the Jaccard returned is the estimate against the cluster's first text.
     """
     import numpy as np
     import polars as pl
