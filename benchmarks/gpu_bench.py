@@ -16,6 +16,7 @@ Needs torch and pydantic (seek.models' config); seek's other dependencies are no
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -164,6 +165,7 @@ def precision_table(args: argparse.Namespace, device: str) -> list[dict[str, Any
             if device.startswith("cuda"):
                 row[f"{precision}_peak_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
             del model
+            gc.collect()
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()
             print(f"  {preset} {precision}: {row[f'{precision}_ms']} ms/step", flush=True)
@@ -171,6 +173,7 @@ def precision_table(args: argparse.Namespace, device: str) -> list[dict[str, Any
         bare = bare_loop_seconds(build_model(preset, args.seq), device, args.batch, args.seq, args.warmup, args.steps)
         row["bare_bf16_ms"] = sig(1000 * bare)
         row["trainer_overhead"] = sig(row["bf16_ms"] / row["bare_bf16_ms"])
+        gc.collect()
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
         rows.append(row)
