@@ -22,6 +22,13 @@ class DataSpec:
     key: list[str] = field(default_factory=list)
     label: str | None = None
     steps: list[Any] = field(default_factory=list)
+    thresholds: dict[str, float | None] = field(default_factory=dict)
+
+    def quality_thresholds(self, overrides: tuple[str, ...], source: str) -> Any:
+        """The App's thresholds with ``--threshold NAME=VALUE`` overrides applied."""
+        from seek.data.quality import Thresholds
+
+        return Thresholds.parse(overrides, Thresholds.from_mapping(self.thresholds, source=source))
 
 
 def _declared(app: Any, name: str, default: Any) -> Any:
@@ -37,7 +44,7 @@ def app_data_spec(app_name: str | None) -> DataSpec:
     An App may define (as attributes or zero-argument methods): ``data_schema`` -> Schema,
     ``data_rules`` -> list[Rule], ``data_mapping`` -> {schema column: file column},
     ``data_text_columns`` -> list[str], ``data_key`` -> list[str], ``data_label`` -> str,
-    ``data_steps`` -> list of extra pipeline Steps.
+    ``data_steps`` -> list of extra pipeline Steps, ``data_thresholds`` -> {dimension: minimum score}.
     """
     if not app_name:
         return DataSpec()
@@ -52,6 +59,7 @@ def app_data_spec(app_name: str | None) -> DataSpec:
         key=list(_declared(app, "data_key", [])),
         label=_declared(app, "data_label", None),
         steps=list(_declared(app, "data_steps", [])),
+        thresholds=dict(_declared(app, "data_thresholds", {})),
     )
 
 
@@ -124,7 +132,7 @@ def check(
     out: str | None,
 ) -> None:
     """Report the quality of FILE; exit 1 if a threshold fails."""
-    from seek.data.quality import Thresholds, quality_report
+    from seek.data.quality import quality_report
 
     spec = app_data_spec(app_name)
     frame = _load(file, spec)
@@ -135,7 +143,7 @@ def check(
         key=list(key) or spec.key or None,
         label=label or spec.label,
         timestamp=timestamp,
-        thresholds=Thresholds.parse(thresholds),
+        thresholds=spec.quality_thresholds(thresholds, f"app {app_name!r} data_thresholds"),
         source=file,
     )
     if out:
@@ -179,7 +187,7 @@ def clean(
 ) -> None:
     """Clean FILE into OUT/cleaned.parquet, OUT/rejected.parquet and a quality report."""
     from seek.data.dedup import ExactDuplicates, NearDuplicates
-    from seek.data.quality import Thresholds, quality_report
+    from seek.data.quality import quality_report
     from seek.data.schema import SchemaStep
     from seek.data.steps import Pipeline
     from seek.data.terms import NormaliseTerms
@@ -216,7 +224,7 @@ def clean(
         rules=spec.rules,
         key=list(key) or spec.key or None,
         label=spec.label,
-        thresholds=Thresholds.parse(thresholds),
+        thresholds=spec.quality_thresholds(thresholds, f"app {app_name!r} data_thresholds"),
         pipeline=result,
         source=file,
     )

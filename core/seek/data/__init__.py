@@ -57,7 +57,7 @@ Labelling: :func:`select_uncertain`, :func:`export_tasks` (Label Studio / Prodig
 Command line: ``seek data check FILE [--schema APP]``, ``seek data clean FILE --out DIR [--app APP]``,
 ``seek label suggest APP --run RUN --data FILE --n 200``, ``seek label import FILE``. An App declares
 its data through optional attributes or methods: ``data_schema``, ``data_rules``, ``data_mapping``,
-``data_text_columns``, ``data_key``, ``data_label``, ``data_steps``.
+``data_text_columns``, ``data_key``, ``data_label``, ``data_steps``, ``data_thresholds``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,15 @@ class Thresholds:
     accuracy: float | None = None
     currentness: float | None = None
     max_age_days: float = 365.0
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, float | None], source: str = "thresholds") -> Thresholds:
+        """Build from a dict such as an App's ``data_thresholds``; unknown names raise ConfigError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown threshold {unknown[0]!r}; known: {sorted(known)}")
+        return cls(**values)  # type: ignore[arg-type]
 
     @classmethod
     def parse(cls, items: Sequence[str], base: Thresholds | None = None) -> Thresholds:
