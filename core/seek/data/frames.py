@@ -189,7 +189,7 @@ def _raise_wrong_type(path: Path, sep: str, message: str) -> None:
     value = text[row - 1] if row else "?"
     raise DataError(
         f"{path}: row {row}, column {column!r}: value {value!r} is not {_TYPE_WORDS.get(dtype_name, dtype_name)}"
-        " like the rows above it"
+        " like the rows above it; declare the column's type in a schema"
     )
 
 
