@@ -45,11 +45,11 @@ class FraudConfig(AppConfig):
     risk_windows: list[str] = Field(["1d", "7d", "30d"], description="terminal risk windows (delayed labels)")
     ratio_windows: list[str] = Field(["1d", "7d", "30d"], description="amount / card mean in these windows")
     # -- LightGBM --------------------------------------------------------------------------------
-    lgbm_rounds: int = Field(600, ge=1, description="maximum boosting rounds")
-    lgbm_early_stopping: int = Field(50, ge=1, description="rounds without validation AP gain before stopping")
+    lgbm_rounds: int = Field(500, ge=1, description="maximum boosting rounds")
+    lgbm_early_stopping: int = Field(40, ge=1, description="rounds without validation AP gain before stopping")
     imbalance: Literal["none", "sqrt", "balanced"] = Field("sqrt", description="scale_pos_weight: 1, sqrt(neg/pos), neg/pos")
     lgbm_params: dict[str, Any] = Field(
-        default_factory=lambda: {"learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 50,
+        default_factory=lambda: {"learning_rate": 0.08, "num_leaves": 31, "min_child_samples": 50, "max_bin": 127,
                                  "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
                                  "lambda_l2": 1.0, "seed": 0},
         description="extra LightGBM parameters (num_threads comes from threads)",
@@ -59,10 +59,10 @@ class FraudConfig(AppConfig):
     sequence_model: bool = Field(True, description="train the Seek transformer over each card's last K payments")
     seq_preset: str = Field("tiny", description="SeekConfig preset of the sequence model")
     seq_k: int = Field(16, ge=2, le=256, description="payments per sequence (the current one and K-1 before it)")
-    seq_epochs: int = Field(4, ge=1, description="sequence model epochs")
+    seq_epochs: int = Field(3, ge=1, description="sequence model epochs")
     seq_batch_size: int = Field(256, ge=1)
     seq_lr: float = Field(2e-3, gt=0)
-    seq_max_train: int = Field(60000, ge=100, description="training sequences: every fraud plus sampled genuine ones")
+    seq_max_train: int = Field(25000, ge=100, description="training sequences: every fraud plus sampled genuine ones")
     fusion: Literal["weighted", "stacking"] = Field("weighted", description="weighted average (weight picked on validation) or logistic stacking")
     # -- report ----------------------------------------------------------------------------------
     reasons_top_k: int = Field(3, ge=1, description="reason codes per scored transaction")
@@ -76,9 +76,9 @@ class FraudApp(App):
     summary: ClassVar[str] = "Card-fraud scoring on transactions, devices and sessions (LightGBM + Seek transformer)"
     Config: ClassVar[type[AppConfig]] = FraudConfig
     tiny: ClassVar[dict[str, Any]] = {
-        "n_customers": 600, "n_terminals": 1200, "n_days": 70, "train_days": 14, "val_days": 7,
-        "lgbm_rounds": 200, "seq_epochs": 1, "seq_max_train": 6000, "seq_k": 8, "report_top_n": 5,
-        "threads": 1,
+        "n_customers": 1500, "n_terminals": 3000, "n_days": 60, "train_days": 14, "val_days": 7,
+        "lgbm_rounds": 150, "lgbm_params": {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 50, "seed": 0},
+        "seq_epochs": 1, "seq_max_train": 4000, "seq_k": 8, "report_top_n": 5, "threads": 1,
     }
 
     def run(self, config: AppConfig, ctx: RunContext) -> Report:

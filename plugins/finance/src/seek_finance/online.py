@@ -12,9 +12,11 @@ The state lives in memory (plain dicts and deques). A shared store for several s
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -123,25 +125,28 @@ class OnlineState:
 
     def _card_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
         card = self.cards.get(tx["customer_id"])
-        events = [e for e in card.events if e[0] < t] if card else []
+        # Earlier events, newest first, with their age: each window is then a prefix of this list.
+        recent = [e for e in reversed(card.events) if e[0] < t] if card else []
+        ages = [t - e[0] for e in recent]
+        amounts = [e[1] for e in recent]
+        sums = [0.0, *accumulate(amounts)]
+        maxima = [None, *accumulate(amounts, max)]
         amount = float(tx["amount"])
         for name, span in self.cust_w:
-            inside = [e[1] for e in events if e[0] >= t - span]
-            n = len(inside)
-            total = math.fsum(inside) if inside else 0.0
+            n = bisect_right(ages, span)
             out[f"cust_count_{name}"] = n
-            out[f"cust_sum_{name}"] = total
-            out[f"cust_mean_{name}"] = total / n if n else None
-            out[f"cust_max_{name}"] = max(inside) if inside else None
+            out[f"cust_sum_{name}"] = sums[n]
+            out[f"cust_mean_{name}"] = sums[n] / n if n else None
+            out[f"cust_max_{name}"] = maxima[n]
         for name in self.cfg.ratio_windows:
             mean = out[f"cust_mean_{name}"]
             out[f"cust_amount_ratio_{name}"] = amount / mean if mean is not None and mean > 0 else None
         for name, span in self.dist_w:
-            inside = [e for e in events if e[0] >= t - span]
-            out[f"cust_distinct_terminals_{name}"] = len({e[2] for e in inside})
+            n = bisect_right(ages, span)
+            out[f"cust_distinct_terminals_{name}"] = len({e[2] for e in recent[:n]})
             if self.has_device:
-                out[f"cust_distinct_devices_{name}"] = len({e[3] for e in inside if e[3] is not None})
-        prev = events[-1] if events else (card.evicted if card and card.evicted and card.evicted[0] < t else None)
+                out[f"cust_distinct_devices_{name}"] = len({e[3] for e in recent[:n] if e[3] is not None})
+        prev = recent[0] if recent else (card.evicted if card and card.evicted and card.evicted[0] < t else None)
         out["cust_secs_since_prev"] = (t - prev[0]) / 1e6 if prev else None
         if self.has_geo:
             lat, lon = float(tx["ip_lat"]), float(tx["ip_lon"])
@@ -151,24 +156,29 @@ class OnlineState:
                 out["geo_speed_kmh"] = km / max((t - prev[0]) / 3.6e9, MIN_GAP_HOURS)
             else:
                 out["geo_km_from_prev"] = out["geo_speed_kmh"] = None
-            recent = [e for e in events if e[0] >= t - self.usual]
-            if recent:
-                out["geo_km_from_usual"] = _haversine(math.fsum(e[4] for e in recent) / len(recent),
-                                                      math.fsum(e[5] for e in recent) / len(recent), lat, lon)
+            n = bisect_right(ages, self.usual)
+            if n:
+                lat0 = math.fsum(e[4] for e in recent[:n]) / n
+                lon0 = math.fsum(e[5] for e in recent[:n]) / n
+                out["geo_km_from_usual"] = _haversine(lat0, lon0, lat, lon)
             else:
                 out["geo_km_from_usual"] = None
 
     def _terminal_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
         term = self.terminals.get(tx["terminal_id"])
-        events = list(term.events) if term else []
+        times = [e[0] for e in term.events] if term else []
+        now = bisect_left(times, t)
         for name, span in self.term_w:
-            out[f"term_count_{name}"] = sum(1 for e in events if t - span <= e[0] < t)
+            out[f"term_count_{name}"] = now - bisect_left(times, t - span)
         if self.has_labels:
             end = t - self.delay
+            stop = bisect_left(times, end)
+            frauds = [0, *accumulate((e[1] or 0) for e in term.events)] if term else [0]
             for name, span in self.risk_w:
-                known = [e[1] or 0 for e in events if end - span <= e[0] < end]
-                out[f"term_known_count_{name}"] = len(known)
-                out[f"term_risk_{name}"] = sum(known) / len(known) if known else 0.0
+                first = bisect_left(times, end - span)
+                n = stop - first
+                out[f"term_known_count_{name}"] = n
+                out[f"term_risk_{name}"] = (frauds[stop] - frauds[first]) / n if n else 0.0
 
     def _device_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
         dev = self.devices.get(tx.get("device_id"))

@@ -87,14 +87,15 @@ def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
     from seek_finance.features import compute_features, feature_names, modalities
 
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    cpu: dict[str, float] = {}
+    clock, cpu_clock = time.perf_counter(), time.process_time()
     frame, data_summary = load_data(config, ctx)
-    timings["data"] = time.perf_counter() - clock
+    timings["data"], cpu["data"] = time.perf_counter() - clock, time.process_time() - cpu_clock
     periods = _periods(frame, config)
     fcfg = feature_config(config)
-    clock = time.perf_counter()
+    clock, cpu_clock = time.perf_counter(), time.process_time()
     feats = compute_features(frame, fcfg)
-    timings["features"] = time.perf_counter() - clock
+    timings["features"], cpu["features"] = time.perf_counter() - clock, time.process_time() - cpu_clock
     names = feature_names(frame.columns, fcfg)
     present = modalities(frame.columns)
     ts = feats.get_column("timestamp").to_numpy()
@@ -108,19 +109,20 @@ def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
                             "check test_start, the period lengths and the labels")
     x = feats.select(names).cast(pl.Float64).to_numpy()
 
-    clock = time.perf_counter()
+    clock, cpu_clock = time.perf_counter(), time.process_time()
     params = {"num_threads": config.threads, **config.lgbm_params}
     booster = md.train_lgbm(x[train], y[train], x[val], y[val], names, params, config.lgbm_rounds,
                             config.lgbm_early_stopping, config.imbalance)
-    p_lgbm = md.lgbm_scores(booster, x)
-    timings["lgbm"] = time.perf_counter() - clock
+    p_lgbm = np.full(y.size, np.nan)
+    p_lgbm[val | test] = md.lgbm_scores(booster, x[val | test])  # only the periods that are evaluated
+    timings["lgbm"], cpu["lgbm"] = time.perf_counter() - clock, time.process_time() - cpu_clock
 
     seq_state: dict[str, Any] = {}
     p_seq = None
     if config.sequence_model:
-        clock = time.perf_counter()
+        clock, cpu_clock = time.perf_counter(), time.process_time()
         p_seq, seq_state = _sequence(config, ctx, feats, names, y, train, val | test)
-        timings["sequence"] = time.perf_counter() - clock
+        timings["sequence"], cpu["sequence"] = time.perf_counter() - clock, time.process_time() - cpu_clock
     if p_seq is not None:
         fusion = md.Fusion.fit(config.fusion, y[val], p_lgbm[val], p_seq[val], seq_state["logit_shift"])
     else:
@@ -157,8 +159,8 @@ def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
     figures.append(ev.plot_scores(ctx.run, y[scored], fused[scored], threshold))
     gains = booster.feature_importance(importance_type="gain")
     figures.append(ev.plot_importance(ctx.run, names, gains))
-    sections = _sections(config, data_summary, present, periods, metrics, fusion, timings, feats, x, fused, scored,
-                         booster, names, y)
+    sections = _sections(config, data_summary, present, periods, metrics, fusion, timings, cpu, feats, x, fused,
+                         scored, booster, names, y)
     summary = (f"AUC-ROC {metrics['auc_roc']:.3f}, average precision {metrics['average_precision']:.3f}, "
                f"card precision@100 {metrics['card_precision_at_100']:.3f} on {int(scored.sum())} test transactions "
                f"({int(y[scored].sum())} frauds) from {data_summary['source']}.")
@@ -225,7 +227,8 @@ def _write_predictions(ctx: RunContext, feats: pl.DataFrame, test: np.ndarray, k
 
 
 def _sections(config: FraudConfig, data_summary: dict[str, Any], present: dict[str, bool], periods: Any,
-              metrics: dict[str, float], fusion: Any, timings: dict[str, float], feats: pl.DataFrame, x: np.ndarray,
+              metrics: dict[str, float], fusion: Any, timings: dict[str, float], cpu: dict[str, float],
+              feats: pl.DataFrame, x: np.ndarray,
               fused: np.ndarray, scored: np.ndarray, booster: Any, names: list[str], y: np.ndarray) -> list[tuple[str, str]]:
     from seek_finance import model as md
 
@@ -257,6 +260,7 @@ def _sections(config: FraudConfig, data_summary: dict[str, Any], present: dict[s
         text = "; ".join(f"{r['feature']}={r['value'] if r['value'] is None else round(r['value'], 3)} "
                          f"(+{r['contribution']})" for r in rs)
         reason_rows.append(f"| {ids[row]} | {fused[row]:.3f} | {int(y[row])} | {text} |")
-    timing = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+    timing = "| stage | wall (s) | CPU (s) |\n|---|---|---|\n" + "\n".join(
+        f"| {k} | {v:.1f} | {cpu.get(k, float('nan')):.1f} |" for k, v in timings.items())
     return [("Data", "\n".join(data_lines)), ("Protocol", periods.describe()), ("Models", model_lines),
             ("Top-scored test transactions and their reasons", "\n".join(reason_rows)), ("Timings", timing)]
