@@ -42,3 +42,22 @@ def test_loading_a_bad_file_is_a_data_error(tmp_path: Path) -> None:
     (tmp_path / "tokenizer.json").write_text("{not json")
     with pytest.raises(DataError, match="not a tokenizer JSON file"):
         load_tokenizer(tmp_path)
+
+
+def test_model_inputs_feed_the_seek_transformer_token_adapter() -> None:
+    import torch
+
+    from seek.data.tokenizer import model_inputs, train_tokenizer
+    from seek.models import SeekConfig, SeekTransformer
+
+    texts = ["card not present fraud", "chargeback on merchant category 5411", "ok"] * 20
+    tokenizer = train_tokenizer(texts, vocab_size=300, min_frequency=1)
+    batch = model_inputs(tokenizer, ["card not present fraud", "ok"], max_length=16)
+    assert batch["x"].dtype == torch.long and batch["x"].shape == batch["mask"].shape
+    assert batch["mask"][1].sum() < batch["mask"][0].sum()  # the short text is padded
+    model = SeekTransformer(SeekConfig.preset("tiny", input_type="tokens", vocab_size=tokenizer.get_vocab_size(),
+                                              num_outputs=3)).eval()
+    with torch.no_grad():
+        both = model(batch["x"], batch["mask"])
+        alone = model(batch["x"][1:, : int(batch["mask"][1].sum())])
+    assert torch.allclose(both[1], alone[0], atol=1e-5)

@@ -96,3 +96,25 @@ def encode_batch(tokenizer: Tokenizer, texts: Sequence[str], max_length: int | N
     encodings: list[Any] = tokenizer.encode_batch(list(texts))
     ids = [e.ids for e in encodings]
     return [i[:max_length] for i in ids] if max_length else ids
+
+
+def model_inputs(tokenizer: Tokenizer, texts: Sequence[str], max_length: int) -> dict[str, Any]:
+    """Padded token ids and a padding mask, ready for a ``SeekTransformer`` with ``input_type='tokens'``.
+
+    Returns ``{"x": LongTensor (B, L), "mask": BoolTensor (B, L)}`` with L the longest encoded text (at most
+    ``max_length``); padding uses the ``<pad>`` id and ``mask`` is True on real tokens. Build the model with
+    ``vocab_size=tokenizer.get_vocab_size()``.
+    """
+    import torch
+
+    pad = tokenizer.token_to_id(SPECIAL_TOKENS[0])
+    if pad is None:
+        raise DataError(f"tokenizer has no {SPECIAL_TOKENS[0]!r} token; train it with seek.data.train_tokenizer")
+    ids = [row or [pad] for row in encode_batch(tokenizer, texts, max_length)]
+    length = max((len(row) for row in ids), default=1)
+    x = torch.full((len(ids), length), pad, dtype=torch.long)
+    mask = torch.zeros((len(ids), length), dtype=torch.bool)
+    for i, row in enumerate(ids):  # one row per text, not per token: the batch is built once
+        x[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[i, : len(row)] = True
+    return {"x": x, "mask": mask}
