@@ -45,11 +45,11 @@ class FraudConfig(AppConfig):
     risk_windows: list[str] = Field(["1d", "7d", "30d"], description="terminal risk windows (delayed labels)")
     ratio_windows: list[str] = Field(["1d", "7d", "30d"], description="amount / card mean in these windows")
     # -- LightGBM --------------------------------------------------------------------------------
-    lgbm_rounds: int = Field(500, ge=1, description="maximum boosting rounds")
+    lgbm_rounds: int = Field(400, ge=1, description="maximum boosting rounds")
     lgbm_early_stopping: int = Field(40, ge=1, description="rounds without validation AP gain before stopping")
     imbalance: Literal["none", "sqrt", "balanced"] = Field("sqrt", description="scale_pos_weight: 1, sqrt(neg/pos), neg/pos")
     lgbm_params: dict[str, Any] = Field(
-        default_factory=lambda: {"learning_rate": 0.08, "num_leaves": 31, "min_child_samples": 50, "max_bin": 127,
+        default_factory=lambda: {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 50, "max_bin": 63,
                                  "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
                                  "lambda_l2": 1.0, "seed": 0},
         description="extra LightGBM parameters (num_threads comes from threads)",
@@ -58,11 +58,11 @@ class FraudConfig(AppConfig):
     # -- sequence model and fusion ---------------------------------------------------------------
     sequence_model: bool = Field(True, description="train the Seek transformer over each card's last K payments")
     seq_preset: str = Field("tiny", description="SeekConfig preset of the sequence model")
-    seq_k: int = Field(16, ge=2, le=256, description="payments per sequence (the current one and K-1 before it)")
-    seq_epochs: int = Field(3, ge=1, description="sequence model epochs")
+    seq_k: int = Field(8, ge=2, le=256, description="payments per sequence (the current one and K-1 before it)")
+    seq_epochs: int = Field(2, ge=1, description="sequence model epochs")
     seq_batch_size: int = Field(256, ge=1)
     seq_lr: float = Field(2e-3, gt=0)
-    seq_max_train: int = Field(25000, ge=100, description="training sequences: every fraud plus sampled genuine ones")
+    seq_max_train: int = Field(15000, ge=100, description="training sequences: every fraud plus sampled genuine ones")
     fusion: Literal["weighted", "stacking"] = Field("weighted", description="weighted average (weight picked on validation) or logistic stacking")
     # -- report ----------------------------------------------------------------------------------
     reasons_top_k: int = Field(3, ge=1, description="reason codes per scored transaction")

@@ -79,10 +79,9 @@ def normalise(frame: pl.DataFrame, source: str = "data", label_delay_days: float
     import polars as pl
     from seek.data.schema import validate
 
-    present = [f for f in transactions_schema().fields if f.name in frame.columns or f.required]
     schema = transactions_schema()
-    kept, rejected = validate(frame.select([c for c in frame.columns if c in {f.name for f in present}]), schema,
-                              source=source)
+    known = {f.name for f in schema.fields}
+    kept, rejected = validate(frame.select([c for c in frame.columns if c in known]), schema, source=source)
     # Optional columns absent from the file come back all-null from the schema step: drop them again.
     absent = [f.name for f in schema.fields if f.name not in frame.columns]
     kept = _integer_ids(kept.drop([c for c in absent if c in kept.columns]))

@@ -44,7 +44,8 @@ STEP_SPEC: tuple[tuple[str, str, float], ...] = (
 EXTRA_CHANNELS = 2
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -74,7 +75,7 @@ def lgbm_scores(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
     """Fraud probability, with the scale_pos_weight shift removed so it is comparable with other models."""
     raw = booster.predict(x, raw_score=True, num_iteration=booster.best_iteration or None)
     spw = float(booster.params.get("scale_pos_weight", 1.0))
-    return _sigmoid(raw - math.log(spw))
+    return sigmoid(raw - math.log(spw))
 
 
 def reasons(booster: lgb.Booster, x: np.ndarray, names: list[str], k: int = 3) -> list[list[dict[str, Any]]]:
@@ -231,7 +232,7 @@ class Fusion:
         if self.mode == "weighted":
             return self.weight * p_lgbm + (1 - self.weight) * p_seq
         z = np.stack([_logit(p_lgbm), _logit(p_seq)], axis=1) @ np.asarray(self.coef) + self.intercept
-        return _sigmoid(z)
+        return sigmoid(z)
 
     @classmethod
     def fit(cls, mode: str, y_val: np.ndarray, p_lgbm: np.ndarray, p_seq: np.ndarray, shift: float) -> Fusion:

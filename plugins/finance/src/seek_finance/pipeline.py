@@ -205,7 +205,7 @@ def _sequence(config: FraudConfig, ctx: RunContext, feats: pl.DataFrame, names: 
     for start in range(0, rows.size, 20000):
         part = rows[start : start + 20000]
         xb, mb = md.assemble(steps, seconds, index[part])
-        probs[part] = md._sigmoid(md.sequence_logits(model, xb, mb) + shift)
+        probs[part] = md.sigmoid(md.sequence_logits(model, xb, mb) + shift)
     return probs, {"model": model, "scaler": scaler, "logit_shift": shift, "k": config.seq_k,
                    "step_names": md.step_names(names), "train_sequences": int(chosen.size),
                    "steps_raw": steps_raw}

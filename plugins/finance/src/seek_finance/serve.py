@@ -120,7 +120,7 @@ class FraudPredictor:
         return [self._one(i, tx) for i, tx in enumerate(batch)]
 
     def _one(self, i: int, tx: Mapping[str, Any]) -> dict[str, Any]:
-        from seek_finance.model import _sigmoid, step_vectors
+        from seek_finance.model import sigmoid, step_vectors
         from seek_finance.online import to_micros
 
         for name in REQUIRED:
@@ -137,7 +137,7 @@ class FraudPredictor:
         x = np.array([[np.nan if values[n] is None else float(values[n]) for n in self.names]], dtype=np.float64)
         contrib = self.booster.predict(x, pred_contrib=True)[0]
         spw = float(self.booster.params.get("scale_pos_weight", 1.0))
-        p_lgbm = float(_sigmoid(np.array(contrib.sum() - math.log(spw))))
+        p_lgbm = float(sigmoid(np.array(contrib.sum() - math.log(spw))))
         step = None
         p_seq = None
         if self.seq_model is not None:
@@ -154,7 +154,7 @@ class FraudPredictor:
     def _sequence_score(self, customer: Any, t: int, step: np.ndarray) -> float:
         import torch
 
-        from seek_finance.model import _sigmoid, assemble
+        from seek_finance.model import sigmoid, assemble
 
         previous = self.state.previous_steps(customer, t, self.k - 1)
         steps = np.stack([s for _, s in previous] + [step])
@@ -165,5 +165,5 @@ class FraudPredictor:
         x, mask = assemble(self.scaler(steps), seconds, index)
         with torch.inference_mode():
             logits = self.seq_model(torch.from_numpy(x), torch.from_numpy(mask))[0]
-        return float(_sigmoid(np.array(float(logits[1] - logits[0]) + self.shift)))
+        return float(sigmoid(np.array(float(logits[1] - logits[0]) + self.shift)))
 
