@@ -37,7 +37,8 @@ def test_apps_list_and_show_describe_apps_and_schema(cli):
     assert "hello-stats" in listed.output and "quickstart-digits" in listed.output
     shown = cli.invoke("apps", "show", "quickstart-digits")
     assert shown.exit_code == 0
-    for fragment in ("epochs", "int", "60", "Training epochs", ">= 1"):
+    default_epochs = str(cli.manager.app("quickstart-digits").Config().epochs)
+    for fragment in ("epochs", "int", default_epochs, "Training epochs", ">= 1"):
         assert fragment in shown.output
 
 
