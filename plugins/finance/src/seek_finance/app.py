@@ -45,11 +45,11 @@ class FraudConfig(AppConfig):
     risk_windows: list[str] = Field(["1d", "7d", "30d"], description="terminal risk windows (delayed labels)")
     ratio_windows: list[str] = Field(["1d", "7d", "30d"], description="amount / card mean in these windows")
     # -- LightGBM --------------------------------------------------------------------------------
-    lgbm_rounds: int = Field(400, ge=1, description="maximum boosting rounds")
+    lgbm_rounds: int = Field(600, ge=1, description="maximum boosting rounds")
     lgbm_early_stopping: int = Field(40, ge=1, description="rounds without validation AP gain before stopping")
     imbalance: Literal["none", "sqrt", "balanced"] = Field("sqrt", description="scale_pos_weight: 1, sqrt(neg/pos), neg/pos")
     lgbm_params: dict[str, Any] = Field(
-        default_factory=lambda: {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 50, "max_bin": 63,
+        default_factory=lambda: {"learning_rate": 0.1, "num_leaves": 31, "max_depth": 8, "min_child_samples": 50, "max_bin": 63,
                                  "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
                                  "lambda_l2": 1.0, "seed": 0},
         description="extra LightGBM parameters (num_threads comes from threads)",

@@ -90,6 +90,8 @@ class FraudPredictor:
         self.k = seq["k"] if seq else 0
         self.scaler = StepScaler(**seq["scaler"]) if seq else None
         self.shift = float(seq["logit_shift"]) if seq else 0.0
+        # A fusion weight of 1 gives the sequence model no say: its forward pass is skipped (seq_score None).
+        self.uses_sequence = seq_model is not None and not (self.fusion.mode == "weighted" and self.fusion.weight >= 1)
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike[str]) -> FraudPredictor:
@@ -142,7 +144,8 @@ class FraudPredictor:
         p_seq = None
         if self.seq_model is not None:
             step = step_vectors({n: np.array([x[0, j]]) for j, n in enumerate(self.names)}, self.names)[0]
-            p_seq = self._sequence_score(tx["customer_id"], t, step)
+            if self.uses_sequence:
+                p_seq = self._sequence_score(tx["customer_id"], t, step)
         score = float(self.fusion(np.array([p_lgbm]), None if p_seq is None else np.array([p_seq]))[0])
         self.state.observe(tx, step)
         order = np.argsort(-contrib[:-1])[: self.top_k]
