@@ -20,9 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-WINDOWS = {"customer": ("15m", "1h", "6h", "1d", "7d", "30d"), "distinct": ("1d", "7d", "30d"),
-           "terminal": ("1h", "1d", "7d", "30d"), "risk": ("1d", "7d", "30d"), "device": ("1d",),
-           "ratio": ("1d", "7d", "30d")}
+WINDOWS = {
+    "customer": ("15m", "1h", "6h", "1d", "7d", "30d"),
+    "distinct": ("1d", "7d", "30d"),
+    "terminal": ("1h", "1d", "7d", "30d"),
+    "risk": ("1d", "7d", "30d"),
+    "device": ("1d",),
+    "ratio": ("1d", "7d", "30d"),
+}
 _PANDAS_FREQ = {"m": "min", "h": "h", "d": "D", "s": "s"}
 
 
@@ -33,7 +38,6 @@ def _pd_window(w: str) -> str:
 def run_polars(data: Path, out: Path) -> dict:
     """seek_finance.features.compute_features on the file."""
     import polars as pl
-
     from seek_finance.features import FeatureConfig, compute_features, feature_names
 
     frame = pl.read_parquet(data)
@@ -92,7 +96,9 @@ def run_pandas(data: Path, out: Path) -> dict:
 
     by_term = df.sort_values(["terminal_id", "timestamp", "_row"], kind="stable")
     for w in WINDOWS["terminal"]:
-        roll = by_term.groupby("terminal_id", sort=False).rolling(_pd_window(w), on="timestamp", closed="left")["amount"]
+        roll = by_term.groupby("terminal_id", sort=False).rolling(_pd_window(w), on="timestamp", closed="left")[
+            "amount"
+        ]
         feats.loc[by_term["_row"].to_numpy(), f"term_count_{w}"] = roll.count().fillna(0).to_numpy()
     cum = by_term.groupby(["terminal_id", "timestamp"], sort=False).agg(n=("amount", "size"), f=("is_fraud", "sum"))
     cum = cum.reset_index().sort_values(["terminal_id", "timestamp"])
@@ -201,8 +207,12 @@ def main() -> None:
         results = {}
         for kind in ("polars", "pandas"):
             out = Path(tmp) / f"{kind}.parquet"
-            proc = subprocess.run([sys.executable, __file__, "--child", kind, str(data), str(out)], check=True,
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", kind, str(data), str(out)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             results[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
             print(kind, results[kind], flush=True)
         columns, values, differ = compare(Path(tmp) / "polars.parquet", Path(tmp) / "pandas.parquet")
@@ -212,8 +222,12 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| seek_finance (polars) | {p['seconds']:.1f} | {p['peak_rss_mb']:.0f} |")
     print(f"| pandas, same features | {q['seconds']:.1f} | {q['peak_rss_mb']:.0f} |")
-    print(f"| ratio pandas / polars | {q['seconds'] / p['seconds']:.1f}x | {q['peak_rss_mb'] / p['peak_rss_mb']:.2f}x |")
-    print(f"\nequal values: {columns - len(differ)}/{columns} columns ({values:,} values); differing: {differ or 'none'}")
+    print(
+        f"| ratio pandas / polars | {q['seconds'] / p['seconds']:.1f}x | {q['peak_rss_mb'] / p['peak_rss_mb']:.2f}x |"
+    )
+    print(
+        f"\nequal values: {columns - len(differ)}/{columns} columns ({values:,} values); differing: {differ or 'none'}"
+    )
 
 
 if __name__ == "__main__":

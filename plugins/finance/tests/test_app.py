@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
-
 from seek_finance.app import FraudApp
 
 
@@ -20,8 +19,9 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory):
 
     app = FraudApp()
     config = app.Config.model_validate(app.tiny)
-    result = execute(app, config, out=tmp_path_factory.mktemp("fraud") / "run", device="cpu", seed=0,
-                     show_progress=False)
+    result = execute(
+        app, config, out=tmp_path_factory.mktemp("fraud") / "run", device="cpu", seed=0, show_progress=False
+    )
     return load_run(result.path)
 
 
@@ -44,7 +44,9 @@ def test_predictions_let_anyone_recompute_the_metrics(finished_run) -> None:
     from sklearn.metrics import roc_auc_score
 
     preds = pl.read_parquet(finished_run.file("predictions.parquet"))
-    assert {"transaction_id", "customer_id", "timestamp", "label", "score", "lgbm_score", "seq_score"} <= set(preds.columns)
+    assert {"transaction_id", "customer_id", "timestamp", "label", "score", "lgbm_score", "seq_score"} <= set(
+        preds.columns
+    )
     kept = preds.filter(~pl.col("known_compromised"))
     metrics = finished_run.metrics
     assert roc_auc_score(kept["label"], kept["score"]) == pytest.approx(metrics["auc_roc"], abs=1e-12)
@@ -67,8 +69,10 @@ def test_predictor_scores_with_reasons_and_refuses_bad_input(finished_run) -> No
 
 
 def test_plugin_import_does_not_load_heavy_libraries() -> None:
-    code = ("import sys, seek_finance.plugin as p; apps = p.seek_apps(); "
-            "print(sorted(m for m in ('polars', 'torch', 'lightgbm') if m in sys.modules))")
+    code = (
+        "import sys, seek_finance.plugin as p; apps = p.seek_apps(); "
+        "print(sorted(m for m in ('polars', 'torch', 'lightgbm') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

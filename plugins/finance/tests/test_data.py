@@ -5,12 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from seek.errors import DataError
 from seek_finance.data import load_transactions
 
-HANDBOOK_MAP = {"transaction_id": "TRANSACTION_ID", "timestamp": "TX_DATETIME", "customer_id": "CUSTOMER_ID",
-                "terminal_id": "TERMINAL_ID", "amount": "TX_AMOUNT", "is_fraud": "TX_FRAUD"}
+HANDBOOK_MAP = {
+    "transaction_id": "TRANSACTION_ID",
+    "timestamp": "TX_DATETIME",
+    "customer_id": "CUSTOMER_ID",
+    "terminal_id": "TERMINAL_ID",
+    "amount": "TX_AMOUNT",
+    "is_fraud": "TX_FRAUD",
+}
 CSV = """TRANSACTION_ID,TX_DATETIME,CUSTOMER_ID,TERMINAL_ID,TX_AMOUNT,TX_FRAUD
 0,2018-04-01 00:00:31,596,3156,57.16,0
 1,2018-04-01 00:02:10,4961,3412,81.51,0
@@ -62,7 +67,8 @@ def test_mapping_to_an_absent_column_is_a_one_line_error(handbook_csv: Path) -> 
 def test_string_ids_stay_strings(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("id,ts,card,shop,amt\nA1,2020-01-01T10:00:00,c1,m1,3.5\nA2,2020-01-01T11:00:00,c1,m2,4\n")
-    loaded = load_transactions(path, {"transaction_id": "id", "timestamp": "ts", "customer_id": "card",
-                                      "terminal_id": "shop", "amount": "amt"})
+    loaded = load_transactions(
+        path, {"transaction_id": "id", "timestamp": "ts", "customer_id": "card", "terminal_id": "shop", "amount": "amt"}
+    )
     assert loaded.frame["transaction_id"].to_list() == ["A1", "A2"]
     assert loaded.rejected.height == 0

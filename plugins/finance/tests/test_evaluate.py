@@ -6,7 +6,6 @@ from datetime import datetime
 
 import numpy as np
 import polars as pl
-
 from seek_finance.evaluate import (
     Periods,
     card_precision_at_k,
@@ -39,12 +38,19 @@ def test_recall_at_fpr_and_its_threshold_agree() -> None:
 
 def test_cards_with_frauds_known_before_the_day_are_removed() -> None:
     periods = Periods.before_test(datetime(2020, 1, 20), 7, 0, 7, 3)
-    frame = pl.DataFrame({
-        "customer_id": [1, 1, 1, 2, 2],
-        "timestamp": [datetime(2020, 1, 12, 9), datetime(2020, 1, 20, 9), datetime(2020, 1, 19, 9),
-                      datetime(2020, 1, 16, 9), datetime(2020, 1, 22, 9)],
-        "is_fraud": [1, 0, 0, 1, 0],
-    }).with_columns((pl.col("timestamp") + pl.duration(days=7)).alias("label_available_at"))
+    frame = pl.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2],
+            "timestamp": [
+                datetime(2020, 1, 12, 9),
+                datetime(2020, 1, 20, 9),
+                datetime(2020, 1, 19, 9),
+                datetime(2020, 1, 16, 9),
+                datetime(2020, 1, 22, 9),
+            ],
+            "is_fraud": [1, 0, 0, 1, 0],
+        }
+    ).with_columns((pl.col("timestamp") + pl.duration(days=7)).alias("label_available_at"))
     # Card 1's fraud of the 12th is known on the 19th 09:00, so from the 20th on; card 2's of the 16th
     # is known on the 23rd only, so its payment of the 22nd stays.
     assert known_compromised(frame, periods, 14).to_list() == [False, True, False, False, False]

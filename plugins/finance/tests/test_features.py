@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
-
 from seek_finance.features import FeatureConfig, compute_features, feature_names
 
 CFG = FeatureConfig()
@@ -52,8 +51,10 @@ def test_labels_not_yet_known_do_not_change_features(small_frame: pl.DataFrame) 
     _equal(before, after, names)
     # ...while flipping labels that are known does change the terminal risk, so the check can fail.
     known = small_frame.with_columns(
-        pl.when(pl.col("timestamp") < cut - timedelta(days=8)).then(1 - pl.col("is_fraud"))
-        .otherwise(pl.col("is_fraud")).alias("is_fraud")
+        pl.when(pl.col("timestamp") < cut - timedelta(days=8))
+        .then(1 - pl.col("is_fraud"))
+        .otherwise(pl.col("is_fraud"))
+        .alias("is_fraud")
     )
     changed = compute_features(known, CFG).filter(pl.col("timestamp") < cut)
     assert not before["term_risk_7d"].equals(changed["term_risk_7d"])
@@ -74,7 +75,9 @@ def _brute(frame: pl.DataFrame, row: dict) -> dict:
     last = max(card, key=lambda r: (r["timestamp"], r["transaction_id"]), default=None)
     out["cust_secs_since_prev"] = (t - last["timestamp"]).total_seconds() if last else None
     end = t - timedelta(days=7)
-    term = [r for r in rows if r["terminal_id"] == row["terminal_id"] and end - timedelta(days=7) <= r["timestamp"] < end]
+    term = [
+        r for r in rows if r["terminal_id"] == row["terminal_id"] and end - timedelta(days=7) <= r["timestamp"] < end
+    ]
     out["term_known_count_7d"] = len(term)
     out["term_risk_7d"] = sum(r["is_fraud"] for r in term) / len(term) if term else 0.0
     on_device = [r for r in rows if r["device_id"] == row["device_id"] and r["timestamp"] < t]
@@ -101,13 +104,15 @@ def test_features_equal_a_brute_force_scan(small_frame: pl.DataFrame) -> None:
 
 def _tied_frame(first_id: int, second_id: int) -> pl.DataFrame:
     t0, t1 = datetime(2020, 1, 1, 10), datetime(2020, 1, 1, 10, 30)
-    return pl.DataFrame({
-        "transaction_id": [1, first_id, second_id, 9],
-        "timestamp": [t0, t1, t1, t1 + timedelta(minutes=1)],
-        "customer_id": [7, 7, 7, 7],
-        "terminal_id": [1, 2, 3, 4],
-        "amount": [10.0, 20.0, 30.0, 40.0],
-    })
+    return pl.DataFrame(
+        {
+            "transaction_id": [1, first_id, second_id, 9],
+            "timestamp": [t0, t1, t1, t1 + timedelta(minutes=1)],
+            "customer_id": [7, 7, 7, 7],
+            "terminal_id": [1, 2, 3, 4],
+            "amount": [10.0, 20.0, 30.0, 40.0],
+        }
+    )
 
 
 def test_same_timestamp_payments_do_not_see_each_other() -> None:

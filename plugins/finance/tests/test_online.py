@@ -6,7 +6,6 @@ import math
 from datetime import datetime, timedelta
 
 import polars as pl
-
 from seek_finance.features import FeatureConfig, compute_features, feature_names
 from seek_finance.online import OnlineState, to_micros
 
@@ -22,8 +21,11 @@ def _same(a: object, b: object) -> bool:
 def test_replaying_a_day_online_gives_every_offline_feature(small_frame: pl.DataFrame) -> None:
     # A few payments share a timestamp with the one before, so the tie rule is exercised too.
     frame = small_frame.with_columns(
-        pl.when(pl.col("transaction_id") % 40 == 1).then(pl.col("timestamp").shift(1)).otherwise(pl.col("timestamp"))
-        .fill_null(strategy="forward").alias("timestamp")
+        pl.when(pl.col("transaction_id") % 40 == 1)
+        .then(pl.col("timestamp").shift(1))
+        .otherwise(pl.col("timestamp"))
+        .fill_null(strategy="forward")
+        .alias("timestamp")
     )
     offline = compute_features(frame, CFG)
     names = feature_names(frame.columns, CFG)
@@ -44,8 +46,9 @@ def test_replaying_a_day_online_gives_every_offline_feature(small_frame: pl.Data
 def test_a_label_recorded_later_feeds_terminal_risk_after_the_delay() -> None:
     state = OnlineState(CFG, ["transaction_id", "timestamp", "customer_id", "terminal_id", "amount", "is_fraud"])
     t0 = datetime(2020, 1, 1, 12)
-    state.observe({"transaction_id": "a", "timestamp": t0, "customer_id": 1, "terminal_id": 9, "amount": 5.0,
-                   "is_fraud": None})
+    state.observe(
+        {"transaction_id": "a", "timestamp": t0, "customer_id": 1, "terminal_id": 9, "amount": 5.0, "is_fraud": None}
+    )
     assert state.set_label("a", 1)
     probe = {"transaction_id": "b", "customer_id": 2, "terminal_id": 9, "amount": 5.0}
     assert state.features({**probe, "timestamp": t0 + timedelta(days=6)})["term_risk_7d"] == 0.0

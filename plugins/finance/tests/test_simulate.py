@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import polars as pl
-
 from seek_finance.simulate import EVENTS, SimulatorConfig, simulate
 
 
@@ -16,8 +15,20 @@ def test_same_seed_gives_the_same_frame_and_another_seed_does_not() -> None:
 
 
 def test_frame_has_the_schema_and_is_in_time_order(small_frame: pl.DataFrame) -> None:
-    for name in ("transaction_id", "timestamp", "customer_id", "terminal_id", "amount", "device_id", "ip_lat",
-                 "ip_lon", "session_events", "session_seconds", "is_fraud", "label_available_at"):
+    for name in (
+        "transaction_id",
+        "timestamp",
+        "customer_id",
+        "terminal_id",
+        "amount",
+        "device_id",
+        "ip_lat",
+        "ip_lon",
+        "session_events",
+        "session_seconds",
+        "is_fraud",
+        "label_available_at",
+    ):
         assert name in small_frame.columns
     assert small_frame.get_column("timestamp").is_sorted()
     assert small_frame.get_column("transaction_id").is_unique().all()

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
-
 from seek.app import App, AppConfig, Predictor, Report, RunContext
 
 
@@ -31,7 +30,9 @@ class FraudConfig(AppConfig):
     # -- protocol --------------------------------------------------------------------------------
     test_start: dt.date | None = Field(None, description="first test day; None = the last test_days days of data")
     test_days: int = Field(7, ge=1, description="test period length in days")
-    label_delay_days: float = Field(7.0, ge=0, description="days until a label is known (delay period and risk features)")
+    label_delay_days: float = Field(
+        7.0, ge=0, description="days until a label is known (delay period and risk features)"
+    )
     val_days: int = Field(7, ge=1, description="validation period (early stopping, fusion weight, threshold)")
     train_days: int = Field(21, ge=1, description="training period length in days")
     known_fraud_lookback_days: float = Field(
@@ -47,11 +48,22 @@ class FraudConfig(AppConfig):
     # -- LightGBM --------------------------------------------------------------------------------
     lgbm_rounds: int = Field(600, ge=1, description="maximum boosting rounds")
     lgbm_early_stopping: int = Field(40, ge=1, description="rounds without validation AP gain before stopping")
-    imbalance: Literal["none", "sqrt", "balanced"] = Field("sqrt", description="scale_pos_weight: 1, sqrt(neg/pos), neg/pos")
+    imbalance: Literal["none", "sqrt", "balanced"] = Field(
+        "sqrt", description="scale_pos_weight: 1, sqrt(neg/pos), neg/pos"
+    )
     lgbm_params: dict[str, Any] = Field(
-        default_factory=lambda: {"learning_rate": 0.1, "num_leaves": 31, "max_depth": 8, "min_child_samples": 50, "max_bin": 63,
-                                 "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
-                                 "lambda_l2": 1.0, "seed": 0},
+        default_factory=lambda: {
+            "learning_rate": 0.1,
+            "num_leaves": 31,
+            "max_depth": 8,
+            "min_child_samples": 50,
+            "max_bin": 63,
+            "feature_fraction": 0.8,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "lambda_l2": 1.0,
+            "seed": 0,
+        },
         description="extra LightGBM parameters (num_threads comes from threads)",
     )
     threads: int = Field(2, ge=1, description="CPU threads for LightGBM and torch (1 is faster on a busy machine)")
@@ -63,7 +75,9 @@ class FraudConfig(AppConfig):
     seq_batch_size: int = Field(256, ge=1)
     seq_lr: float = Field(2e-3, gt=0)
     seq_max_train: int = Field(15000, ge=100, description="training sequences: every fraud plus sampled genuine ones")
-    fusion: Literal["weighted", "stacking"] = Field("weighted", description="weighted average (weight picked on validation) or logistic stacking")
+    fusion: Literal["weighted", "stacking"] = Field(
+        "weighted", description="weighted average (weight picked on validation) or logistic stacking"
+    )
     # -- report ----------------------------------------------------------------------------------
     reasons_top_k: int = Field(3, ge=1, description="reason codes per scored transaction")
     report_top_n: int = Field(15, ge=1, description="top-scored test transactions listed with reasons")
@@ -76,9 +90,18 @@ class FraudApp(App):
     summary: ClassVar[str] = "Card-fraud scoring on transactions, devices and sessions (LightGBM + Seek transformer)"
     Config: ClassVar[type[AppConfig]] = FraudConfig
     tiny: ClassVar[dict[str, Any]] = {
-        "n_customers": 1500, "n_terminals": 3000, "n_days": 60, "train_days": 14, "val_days": 7,
-        "lgbm_rounds": 150, "lgbm_params": {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 50, "seed": 0},
-        "seq_epochs": 1, "seq_max_train": 4000, "seq_k": 8, "report_top_n": 5, "threads": 1,
+        "n_customers": 1500,
+        "n_terminals": 3000,
+        "n_days": 60,
+        "train_days": 14,
+        "val_days": 7,
+        "lgbm_rounds": 150,
+        "lgbm_params": {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 50, "seed": 0},
+        "seq_epochs": 1,
+        "seq_max_train": 4000,
+        "seq_k": 8,
+        "report_top_n": 5,
+        "threads": 1,
     }
 
     def run(self, config: AppConfig, ctx: RunContext) -> Report:

@@ -90,8 +90,9 @@ def normalise(frame: pl.DataFrame, source: str = "data", label_delay_days: float
         if "label_available_at" not in kept.columns:
             delay = timedelta(days=label_delay_days)
             kept = kept.with_columns((pl.col("timestamp") + delay).alias("label_available_at"))
-    return LoadedData(frame=kept.sort("timestamp", "transaction_id"), rejected=rejected, n_input=frame.height,
-                      source=source)
+    return LoadedData(
+        frame=kept.sort("timestamp", "transaction_id"), rejected=rejected, n_input=frame.height, source=source
+    )
 
 
 def load_transactions(

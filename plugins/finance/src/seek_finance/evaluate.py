@@ -28,18 +28,28 @@ class Periods:
     test_end: datetime
 
     @classmethod
-    def before_test(cls, test_start: datetime, train_days: float, val_days: float, delay_days: float,
-                    test_days: float) -> Periods:
+    def before_test(
+        cls, test_start: datetime, train_days: float, val_days: float, delay_days: float, test_days: float
+    ) -> Periods:
         """Lay the periods out backwards from the first test day."""
         delay_start = test_start - timedelta(days=delay_days)
         val_start = delay_start - timedelta(days=val_days)
-        return cls(val_start - timedelta(days=train_days), val_start, delay_start, test_start,
-                   test_start + timedelta(days=test_days))
+        return cls(
+            val_start - timedelta(days=train_days),
+            val_start,
+            delay_start,
+            test_start,
+            test_start + timedelta(days=test_days),
+        )
 
     def describe(self) -> str:
         """One Markdown table of the periods."""
-        rows = [("train", self.train_start, self.val_start), ("validation", self.val_start, self.delay_start),
-                ("delay (labels unknown)", self.delay_start, self.test_start), ("test", self.test_start, self.test_end)]
+        rows = [
+            ("train", self.train_start, self.val_start),
+            ("validation", self.val_start, self.delay_start),
+            ("delay (labels unknown)", self.delay_start, self.test_start),
+            ("test", self.test_start, self.test_end),
+        ]
         lines = ["| period | from | to (excl.) |", "|---|---|---|"]
         lines += [f"| {name} | {a:%Y-%m-%d %H:%M} | {b:%Y-%m-%d %H:%M} |" for name, a, b in rows]
         return "\n".join(lines)
@@ -60,13 +70,16 @@ def known_compromised(frame: pl.DataFrame, periods: Periods, lookback_days: floa
         .group_by("customer_id")
         .agg(pl.col("label_available_at").min().alias("_known_from"))
     )
-    joined = frame.select("customer_id", "timestamp").with_row_index("_i").join(known_from, on="customer_id", how="left")
+    joined = (
+        frame.select("customer_id", "timestamp").with_row_index("_i").join(known_from, on="customer_id", how="left")
+    )
     flag = (pl.col("_known_from") < pl.col("timestamp").dt.truncate("1d")).fill_null(False)
     return joined.sort("_i").select(flag.alias("known_compromised")).to_series()
 
 
-def card_precision_at_k(days: np.ndarray, cards: np.ndarray, labels: np.ndarray, scores: np.ndarray,
-                        k: int = 100) -> float:
+def card_precision_at_k(
+    days: np.ndarray, cards: np.ndarray, labels: np.ndarray, scores: np.ndarray, k: int = 100
+) -> float:
     """Handbook CP@k: per day, the k cards with the highest max score; cards found on earlier days removed."""
     import polars as pl
 
@@ -104,8 +117,9 @@ def threshold_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.
     return float(np.nextafter(negatives[allowed], np.inf)) if negatives.size > allowed else float(scores.min())
 
 
-def score_metrics(labels: np.ndarray, scores: np.ndarray, days: np.ndarray, cards: np.ndarray, threshold: float,
-                  prefix: str = "") -> dict[str, float]:
+def score_metrics(
+    labels: np.ndarray, scores: np.ndarray, days: np.ndarray, cards: np.ndarray, threshold: float, prefix: str = ""
+) -> dict[str, float]:
     """The protocol's metrics for one model's test scores; ``threshold`` decides fraud for accuracy."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 

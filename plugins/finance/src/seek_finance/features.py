@@ -157,9 +157,15 @@ def _device_customers(frame: pl.DataFrame) -> pl.DataFrame:
     return out.sort("_row")
 
 
-def _entity_windows(frame: pl.DataFrame, key: str, prefix: str, windows: tuple[str, ...], aggs: tuple[str, ...],
-                    distinct: dict[str, tuple[str, ...]] | None = None,
-                    more: dict[str, list[pl.Expr]] | None = None) -> pl.DataFrame:
+def _entity_windows(
+    frame: pl.DataFrame,
+    key: str,
+    prefix: str,
+    windows: tuple[str, ...],
+    aggs: tuple[str, ...],
+    distinct: dict[str, tuple[str, ...]] | None = None,
+    more: dict[str, list[pl.Expr]] | None = None,
+) -> pl.DataFrame:
     """Left-closed sliding-window aggregates over earlier events of the same ``key``, keyed by ``_row``.
 
     ``aggs`` picks among count, sum (with mean) and max of the amount; ``distinct`` maps a column to the
@@ -168,8 +174,18 @@ def _entity_windows(frame: pl.DataFrame, key: str, prefix: str, windows: tuple[s
     import polars as pl
 
     distinct, more = distinct or {}, more or {}
-    cols = list(dict.fromkeys(["_row", key, "timestamp", "amount", *distinct, *(
-        c for exprs in more.values() for e in exprs for c in e.meta.root_names())]))
+    cols = list(
+        dict.fromkeys(
+            [
+                "_row",
+                key,
+                "timestamp",
+                "amount",
+                *distinct,
+                *(c for exprs in more.values() for e in exprs for c in e.meta.root_names()),
+            ]
+        )
+    )
     ordered = frame.select(cols).sort(key, "timestamp", "_row")
     out = [ordered.get_column("_row")]
     all_windows = list(dict.fromkeys([*windows, *(w for ws in distinct.values() for w in ws), *more]))
@@ -218,10 +234,17 @@ def _terminal_risk(frame: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
     def before(query: pl.Expr, tag: str) -> pl.DataFrame:
         left = frame.select("_row", "terminal_id", query.alias("q")).set_sorted("q")  # frame is in time order
         joined = left.join_asof(
-            cum, left_on="q", right_on="at", by="terminal_id", strategy="backward", allow_exact_matches=False,
+            cum,
+            left_on="q",
+            right_on="at",
+            by="terminal_id",
+            strategy="backward",
+            allow_exact_matches=False,
             check_sortedness=False,  # both sides are sorted by time (checked by the no-look-ahead tests)
         )
-        return joined.select("_row", pl.col("cn").fill_null(0).alias(f"cn_{tag}"), pl.col("cf").fill_null(0).alias(f"cf_{tag}"))
+        return joined.select(
+            "_row", pl.col("cn").fill_null(0).alias(f"cn_{tag}"), pl.col("cf").fill_null(0).alias(f"cf_{tag}")
+        )
 
     end = pl.col("timestamp") - pl.duration(seconds=delay)
     out = before(end, "end")

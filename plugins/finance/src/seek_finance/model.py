@@ -11,7 +11,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     import lightgbm as lgb
-    import polars as pl
     import torch
 
 #: Per-payment inputs of the sequence model: (feature, transform, value when missing).
@@ -51,6 +50,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 # -- LightGBM ---------------------------------------------------------------------------------------
 
+
 def positive_weight(y: np.ndarray, imbalance: str) -> float:
     """scale_pos_weight for LightGBM: 1 (none), sqrt(neg/pos) or neg/pos (balanced)."""
     pos = max(int(y.sum()), 1)
@@ -58,17 +58,36 @@ def positive_weight(y: np.ndarray, imbalance: str) -> float:
     return {"none": 1.0, "sqrt": math.sqrt(ratio), "balanced": ratio}[imbalance]
 
 
-def train_lgbm(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, names: list[str],
-               params: Mapping[str, Any], num_rounds: int, early_stopping: int, imbalance: str) -> lgb.Booster:
+def train_lgbm(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    names: list[str],
+    params: Mapping[str, Any],
+    num_rounds: int,
+    early_stopping: int,
+    imbalance: str,
+) -> lgb.Booster:
     """Train with early stopping on the validation period (monitoring average precision)."""
     import lightgbm as lgb
 
-    full = {"objective": "binary", "metric": "average_precision", "verbose": -1, **params,
-            "scale_pos_weight": positive_weight(y_train, imbalance)}
+    full = {
+        "objective": "binary",
+        "metric": "average_precision",
+        "verbose": -1,
+        **params,
+        "scale_pos_weight": positive_weight(y_train, imbalance),
+    }
     train = lgb.Dataset(x_train, y_train, feature_name=names, free_raw_data=True)
     val = lgb.Dataset(x_val, y_val, reference=train)
-    return lgb.train(full, train, num_boost_round=num_rounds, valid_sets=[val],
-                     callbacks=[lgb.early_stopping(early_stopping, verbose=False)])
+    return lgb.train(
+        full,
+        train,
+        num_boost_round=num_rounds,
+        valid_sets=[val],
+        callbacks=[lgb.early_stopping(early_stopping, verbose=False)],
+    )
 
 
 def lgbm_scores(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
@@ -84,15 +103,22 @@ def reasons(booster: lgb.Booster, x: np.ndarray, names: list[str], k: int = 3) -
     top = np.argsort(-contrib, axis=1)[:, :k]
     out = []
     for row, idx in enumerate(top):
-        out.append([
-            {"feature": names[j], "value": None if np.isnan(x[row, j]) else float(x[row, j]),
-             "contribution": round(float(contrib[row, j]), 4)}
-            for j in idx if contrib[row, j] > 0
-        ])
+        out.append(
+            [
+                {
+                    "feature": names[j],
+                    "value": None if np.isnan(x[row, j]) else float(x[row, j]),
+                    "contribution": round(float(contrib[row, j]), 4),
+                }
+                for j in idx
+                if contrib[row, j] > 0
+            ]
+        )
     return out
 
 
 # -- sequence model ---------------------------------------------------------------------------------
+
 
 def step_names(features: list[str]) -> list[str]:
     """Names of the per-payment inputs available for a feature set."""
@@ -175,22 +201,51 @@ def build_sequence_model(input_dim: int, preset: str, k: int, dropout: float = 0
     """A SeekTransformer (dense adapter, classification head) over k payments."""
     from seek.models import SeekConfig, SeekTransformer
 
-    cfg = SeekConfig.preset(preset, input_type="dense", input_dim=input_dim, head="classification", num_outputs=2,
-                            max_len=k, segment_size=min(k, 8), dropout=dropout)
+    cfg = SeekConfig.preset(
+        preset,
+        input_type="dense",
+        input_dim=input_dim,
+        head="classification",
+        num_outputs=2,
+        max_len=k,
+        segment_size=min(k, 8),
+        dropout=dropout,
+    )
     return SeekTransformer(cfg)
 
 
-def train_sequence(x_train: np.ndarray, m_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-                   m_val: np.ndarray, y_val: np.ndarray, preset: str, epochs: int, batch_size: int, lr: float,
-                   seed: int, run: Any = None, progress: bool = False) -> torch.nn.Module:
+def train_sequence(
+    x_train: np.ndarray,
+    m_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    m_val: np.ndarray,
+    y_val: np.ndarray,
+    preset: str,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    run: Any = None,
+    progress: bool = False,
+) -> torch.nn.Module:
     """Train the sequence model with the core Trainer, keeping the epoch with the best validation loss."""
     import torch
     from seek.training import Trainer, TrainerConfig
 
     torch.manual_seed(seed)
     model = build_sequence_model(x_train.shape[2], preset, x_train.shape[1])
-    tc = TrainerConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.01, warmup_ratio=0.05,
-                       early_stopping_patience=2, monitor="val_loss", mode="min", seed=seed)
+    tc = TrainerConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=0.01,
+        warmup_ratio=0.05,
+        early_stopping_patience=2,
+        monitor="val_loss",
+        mode="min",
+        seed=seed,
+    )
 
     def data(x: np.ndarray, m: np.ndarray, y: np.ndarray) -> dict[str, torch.Tensor]:
         return {"x": torch.from_numpy(x), "mask": torch.from_numpy(m), "y": torch.from_numpy(y.astype(np.int64))}
@@ -215,6 +270,7 @@ def sequence_logits(model: torch.nn.Module, x: np.ndarray, mask: np.ndarray, bat
 
 
 # -- fusion -----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Fusion:

@@ -16,8 +16,8 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import accumulate
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
 from typing import Any
 
 from seek_finance.features import (

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from seek.errors import DataError
 
 if TYPE_CHECKING:
@@ -30,9 +29,18 @@ HISTORY = "model/history.parquet"
 REQUIRED = ("transaction_id", "timestamp", "customer_id", "terminal_id", "amount")
 
 
-def save_bundle(run: RunFolder, config: FraudConfig, fcfg: FeatureConfig, names: list[str], booster: lgb.Booster,
-                fusion: Fusion, threshold: float, seq_state: dict[str, Any], feats: pl.DataFrame,
-                modalities: dict[str, bool]) -> None:
+def save_bundle(
+    run: RunFolder,
+    config: FraudConfig,
+    fcfg: FeatureConfig,
+    names: list[str],
+    booster: lgb.Booster,
+    fusion: Fusion,
+    threshold: float,
+    seq_state: dict[str, Any],
+    feats: pl.DataFrame,
+    modalities: dict[str, bool],
+) -> None:
     """Write LightGBM as text, the sequence model as safetensors, settings as JSON and the recent history."""
     import polars as pl
 
@@ -41,18 +49,32 @@ def save_bundle(run: RunFolder, config: FraudConfig, fcfg: FeatureConfig, names:
     with run.writing(LGBM_FILE) as tmp:
         booster.save_model(str(tmp), num_iteration=booster.best_iteration or None)
     bundle: dict[str, Any] = {
-        "format": 1, "feature_config": asdict(fcfg), "names": names, "fusion": asdict(fusion),
-        "threshold": threshold, "reasons_top_k": config.reasons_top_k, "modalities": modalities,
+        "format": 1,
+        "feature_config": asdict(fcfg),
+        "names": names,
+        "fusion": asdict(fusion),
+        "threshold": threshold,
+        "reasons_top_k": config.reasons_top_k,
+        "modalities": modalities,
         "sequence": None,
     }
     if seq_state:
         seq_state["model"].save(run.file(SEQ_DIR + "/model.json").parent)
-        bundle["sequence"] = {"k": seq_state["k"], "scaler": asdict(seq_state["scaler"]),
-                              "step_names": seq_state["step_names"], "logit_shift": seq_state["logit_shift"]}
+        bundle["sequence"] = {
+            "k": seq_state["k"],
+            "scaler": asdict(seq_state["scaler"]),
+            "step_names": seq_state["step_names"],
+            "logit_shift": seq_state["logit_shift"],
+        }
     # The predictor starts from the payments still inside the longest window (risk windows end a delay back).
-    longest = max([window_seconds(w) for w in (*fcfg.customer_windows, *fcfg.distinct_windows,
-                                                *fcfg.terminal_windows, *fcfg.device_windows)] + [30 * 86400]
-                  + [window_seconds(w) + window_seconds(fcfg.label_delay) for w in fcfg.risk_windows])
+    longest = max(
+        [
+            window_seconds(w)
+            for w in (*fcfg.customer_windows, *fcfg.distinct_windows, *fcfg.terminal_windows, *fcfg.device_windows)
+        ]
+        + [30 * 86400]
+        + [window_seconds(w) + window_seconds(fcfg.label_delay) for w in fcfg.risk_windows]
+    )
     end = feats.get_column("timestamp").max()
     keep = pl.col("timestamp") >= end - timedelta(seconds=longest)
     canonical = [c for c in feats.columns if c in _CANONICAL]
@@ -65,8 +87,21 @@ def save_bundle(run: RunFolder, config: FraudConfig, fcfg: FeatureConfig, names:
     run.write_json(BUNDLE, bundle)
 
 
-_CANONICAL = ("transaction_id", "timestamp", "customer_id", "terminal_id", "amount", "merchant_category", "device_id",
-              "ip_lat", "ip_lon", "session_events", "session_seconds", "is_fraud", "label_available_at")
+_CANONICAL = (
+    "transaction_id",
+    "timestamp",
+    "customer_id",
+    "terminal_id",
+    "amount",
+    "merchant_category",
+    "device_id",
+    "ip_lat",
+    "ip_lon",
+    "session_events",
+    "session_seconds",
+    "is_fraud",
+    "label_available_at",
+)
 
 
 class FraudPredictor:
@@ -149,15 +184,24 @@ class FraudPredictor:
         score = float(self.fusion(np.array([p_lgbm]), None if p_seq is None else np.array([p_seq]))[0])
         self.state.observe(tx, step)
         order = np.argsort(-contrib[:-1])[: self.top_k]
-        reasons = [{"feature": self.names[j], "value": values[self.names[j]], "contribution": round(float(contrib[j]), 4)}
-                   for j in order if contrib[j] > 0]
-        return {"transaction_id": tx["transaction_id"], "score": score, "is_fraud": score >= self.threshold,
-                "reasons": reasons, "lgbm_score": p_lgbm, "seq_score": p_seq}
+        reasons = [
+            {"feature": self.names[j], "value": values[self.names[j]], "contribution": round(float(contrib[j]), 4)}
+            for j in order
+            if contrib[j] > 0
+        ]
+        return {
+            "transaction_id": tx["transaction_id"],
+            "score": score,
+            "is_fraud": score >= self.threshold,
+            "reasons": reasons,
+            "lgbm_score": p_lgbm,
+            "seq_score": p_seq,
+        }
 
     def _sequence_score(self, customer: Any, t: int, step: np.ndarray) -> float:
         import torch
 
-        from seek_finance.model import sigmoid, assemble
+        from seek_finance.model import assemble, sigmoid
 
         previous = self.state.previous_steps(customer, t, self.k - 1)
         steps = np.stack([s for _, s in previous] + [step])
@@ -169,4 +213,3 @@ class FraudPredictor:
         with torch.inference_mode():
             logits = self.seq_model(torch.from_numpy(x), torch.from_numpy(mask))[0]
         return float(sigmoid(np.array(float(logits[1] - logits[0]) + self.shift)))
-

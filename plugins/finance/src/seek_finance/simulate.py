@@ -34,6 +34,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     import polars as pl
+    import pyarrow as pa
 
 #: Behaviour event vocabulary, in code order.
 EVENTS = (
@@ -115,7 +116,6 @@ def _to_latlon(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def simulate(config: SimulatorConfig | None = None) -> pl.DataFrame:
     """Simulate transactions; same config and seed give the same frame, row for row."""
     import polars as pl
-    import pyarrow as pa
 
     cfg = config or SimulatorConfig()
     rng = np.random.default_rng(cfg.seed)
@@ -223,7 +223,7 @@ def simulate(config: SimulatorConfig | None = None) -> pl.DataFrame:
     )
 
 
-def _sessions(rng: np.random.Generator, n: int, takeover: np.ndarray) -> tuple[pa.ListArray, np.ndarray]:  # noqa: F821
+def _sessions(rng: np.random.Generator, n: int, takeover: np.ndarray) -> tuple[pa.ListArray, np.ndarray]:
     """Event codes (as an Arrow list of dictionary) and session durations for ``n`` payments."""
     import pyarrow as pa
 
