@@ -17,6 +17,14 @@ def test_default_space_is_the_guides_ranges():
     assert DEFAULT_SPACE["batch_size"].choices == (16, 32, 64)
 
 
+def test_app_space_overrides_the_guide_and_user_space_overrides_the_app():
+    from seek.apps.digits import DigitsApp
+
+    assert parse_space([], DigitsApp())["lr"] == Param(3e-4, 5e-3, log=True)
+    assert parse_space(["lr=1e-3:2e-3"], DigitsApp())["lr"] == Param(1e-3, 2e-3, log=True)
+    assert parse_space([], DigitsApp())["dropout"] == DEFAULT_SPACE["dropout"]
+
+
 def test_space_overrides_ranges_and_choices():
     space = parse_space(["lr=1e-4:1e-2", "batch_size=8,16"])
     assert space["lr"] == Param(1e-4, 1e-2, log=True)

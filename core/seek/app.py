@@ -74,6 +74,9 @@ class App(ABC):
     #: The validation metric ``seek tune`` optimises (a key of the trainer's per-epoch metrics and of
     #: the report's metrics) and its direction.
     tune_metric: ClassVar[str | None] = None
+    #: Search ranges this app knows better than the guide's defaults, as ``--space`` specs
+    #: (``{"lr": "3e-4:5e-3"}``); the user's ``--space`` still wins.
+    tune_space: ClassVar[dict[str, str]] = {}
     tune_direction: ClassVar[str] = "maximize"
 
     @abstractmethod

@@ -48,10 +48,12 @@ PHASE1 = ("lr", "weight_decay")
 PHASE2 = ("dropout", "batch_size")
 
 
-def parse_space(specs: Sequence[str]) -> dict[str, Param]:
-    """Apply ``--space name=low:high`` (log-scaled for lr) or ``--space name=a,b,c`` to the defaults."""
+def parse_space(specs: Sequence[str], app: App | None = None) -> dict[str, Param]:
+    """The guide's defaults, then the app's ``tune_space``, then ``--space name=low:high`` (log-scaled for
+    lr) or ``--space name=a,b,c``."""
     space = dict(DEFAULT_SPACE)
-    for spec in specs:
+    app_specs = [f"{name}={value}" for name, value in (app.tune_space if app else {}).items()]
+    for spec in [*app_specs, *specs]:
         name, sep, value = spec.partition("=")
         if not sep or name not in DEFAULT_SPACE:
             raise ConfigError(f"--space {spec!r}: expected NAME=LOW:HIGH or NAME=A,B,C with NAME in "

@@ -39,7 +39,7 @@ def command(app_name: str, trials: int, storage: str | None, study_name: str | N
 
     app = current_manager().app(app_name)
     base = resolve_config(app.Config, config_file, overrides, base=app.tiny if tiny else None).model_dump(mode="json")
-    settings = TuneSettings(trials=trials, space=parse_space(space), storage=storage, study_name=study_name,
+    settings = TuneSettings(trials=trials, space=parse_space(space, app), storage=storage, study_name=study_name,
                             two_phase=two_phase, seed=seed, device=resolve_device(device))
     folder = RunFolder(out or tune_out_path(default_root(), app.name))
     folder.write_json("config.json", base)
