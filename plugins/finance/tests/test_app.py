@@ -84,3 +84,38 @@ def test_term_dictionary_holds_hundreds_of_finance_terms() -> None:
     assert terms.domain == "finance" and len(terms) >= 300
     assert terms.canonical("MCC 6011") == "automated cash disbursements"
     assert terms.canonical("ATO") == "account takeover"
+
+
+@pytest.mark.slow
+def test_a_handbook_format_csv_with_bad_rows_runs_end_to_end(tmp_path) -> None:
+    from seek.runner import execute
+    from seek.runs import load_run
+
+    from seek_finance.simulate import SimulatorConfig, simulate
+
+    frame = simulate(SimulatorConfig(n_customers=800, n_terminals=1600, n_days=60, devices=False, sessions=False))
+    handbook = frame.select(
+        pl.col("transaction_id").alias("TRANSACTION_ID"),
+        pl.col("timestamp").dt.strftime("%Y-%m-%d %H:%M:%S").alias("TX_DATETIME"),
+        pl.col("customer_id").alias("CUSTOMER_ID"),
+        pl.col("terminal_id").alias("TERMINAL_ID"),
+        pl.col("amount").cast(pl.String).alias("TX_AMOUNT"),
+        pl.col("is_fraud").alias("TX_FRAUD"),
+    )
+    bad = pl.DataFrame(
+        {"TRANSACTION_ID": [10**9, 10**9 + 1], "TX_DATETIME": ["2018-05-01 10:00:00", "yesterday"],
+         "CUSTOMER_ID": [1, 2], "TERMINAL_ID": [1, 2], "TX_AMOUNT": ["-5", "7"], "TX_FRAUD": [0, 0]},
+        schema=handbook.schema,
+    )
+    path = tmp_path / "handbook.csv"
+    pl.concat([handbook, bad]).write_csv(path)
+    app = FraudApp()
+    mapping = {"transaction_id": "TRANSACTION_ID", "timestamp": "TX_DATETIME", "customer_id": "CUSTOMER_ID",
+               "terminal_id": "TERMINAL_ID", "amount": "TX_AMOUNT", "is_fraud": "TX_FRAUD"}
+    config = app.Config.model_validate({**app.tiny, "data": str(path), "column_map": mapping})
+    run = load_run(execute(app, config, out=tmp_path / "run", device="cpu", show_progress=False).path)
+    assert run.metrics["auc_roc"] > 0.75
+    rejected = pl.read_parquet(run.file("rejected.parquet"))
+    assert rejected.height == 2
+    report = run.file("report.md").read_text()
+    assert "rejected: 2" in report and "device no" in report and "behaviour no" in report
