@@ -68,6 +68,7 @@ def test_predictor_scores_with_reasons_and_refuses_bad_input(finished_run) -> No
         predictor.predict([{k: v for k, v in tx.items() if k != "customer_id"}])
 
 
+@pytest.mark.hook("seek_apps")
 def test_plugin_import_does_not_load_heavy_libraries() -> None:
     code = (
         "import sys, seek_finance.plugin as p; apps = p.seek_apps(); "
@@ -77,6 +78,7 @@ def test_plugin_import_does_not_load_heavy_libraries() -> None:
     assert out.strip() == "[]"
 
 
+@pytest.mark.hook("seek_term_dictionaries")
 def test_term_dictionary_holds_hundreds_of_finance_terms() -> None:
     from seek_finance.plugin import seek_term_dictionaries
 
