@@ -105,15 +105,27 @@ def test_a_handbook_format_csv_with_bad_rows_runs_end_to_end(tmp_path) -> None:
         pl.col("is_fraud").alias("TX_FRAUD"),
     )
     bad = pl.DataFrame(
-        {"TRANSACTION_ID": [10**9, 10**9 + 1], "TX_DATETIME": ["2018-05-01 10:00:00", "yesterday"],
-         "CUSTOMER_ID": [1, 2], "TERMINAL_ID": [1, 2], "TX_AMOUNT": ["-5", "7"], "TX_FRAUD": [0, 0]},
+        {
+            "TRANSACTION_ID": [10**9, 10**9 + 1],
+            "TX_DATETIME": ["2018-05-01 10:00:00", "yesterday"],
+            "CUSTOMER_ID": [1, 2],
+            "TERMINAL_ID": [1, 2],
+            "TX_AMOUNT": ["-5", "7"],
+            "TX_FRAUD": [0, 0],
+        },
         schema=handbook.schema,
     )
     path = tmp_path / "handbook.csv"
     pl.concat([handbook, bad]).write_csv(path)
     app = FraudApp()
-    mapping = {"transaction_id": "TRANSACTION_ID", "timestamp": "TX_DATETIME", "customer_id": "CUSTOMER_ID",
-               "terminal_id": "TERMINAL_ID", "amount": "TX_AMOUNT", "is_fraud": "TX_FRAUD"}
+    mapping = {
+        "transaction_id": "TRANSACTION_ID",
+        "timestamp": "TX_DATETIME",
+        "customer_id": "CUSTOMER_ID",
+        "terminal_id": "TERMINAL_ID",
+        "amount": "TX_AMOUNT",
+        "is_fraud": "TX_FRAUD",
+    }
     config = app.Config.model_validate({**app.tiny, "data": str(path), "column_map": mapping})
     run = load_run(execute(app, config, out=tmp_path / "run", device="cpu", show_progress=False).path)
     assert run.metrics["auc_roc"] > 0.75

@@ -144,6 +144,8 @@ class FraudPredictor:
 
             run.file(SEQ_DIR + "/model.safetensors")
             seq_model = SeekTransformer.load(run.path / SEQ_DIR).eval()
+        if seq_model is not None:
+            seq_model = _traced(seq_model, int(bundle["sequence"]["k"]), int(seq_model.config.input_dim))
         predictor = cls(bundle, booster, seq_model)
         history = pl.read_parquet(run.file(HISTORY))
         has_step = "step" in history.columns
@@ -213,3 +215,28 @@ class FraudPredictor:
         with torch.inference_mode():
             logits = self.seq_model(torch.from_numpy(x), torch.from_numpy(mask))[0]
         return float(sigmoid(np.array(float(logits[1] - logits[0]) + self.shift)))
+
+
+def _traced(model: Any, k: int, dim: int) -> Any:
+    """A frozen TorchScript trace of the sequence model for single-sequence calls (about 2x faster on CPU).
+
+    Kept only if it gives the eager model's outputs on sequences with every possible amount of history;
+    otherwise the eager model is used.
+    """
+    import torch
+
+    rng = torch.Generator().manual_seed(0)
+    examples = []
+    for n in range(1, k + 1):
+        mask = torch.zeros(1, k, dtype=torch.bool)
+        mask[0, k - n :] = True
+        examples.append((torch.randn(1, k, dim, generator=rng) * mask[..., None], mask))
+    try:
+        with torch.no_grad():
+            traced = torch.jit.freeze(torch.jit.trace(model, examples[-1], check_trace=False))
+            for x, mask in examples:
+                if not torch.allclose(traced(x, mask), model(x, mask), atol=1e-5, rtol=1e-5):
+                    return model
+    except Exception:  # noqa: BLE001 - any tracing failure just means serving stays eager
+        return model
+    return traced
