@@ -92,7 +92,6 @@ def test_term_dictionary_holds_hundreds_of_finance_terms() -> None:
 def test_a_handbook_format_csv_with_bad_rows_runs_end_to_end(tmp_path) -> None:
     from seek.runner import execute
     from seek.runs import load_run
-
     from seek_finance.simulate import SimulatorConfig, simulate
 
     frame = simulate(SimulatorConfig(n_customers=800, n_terminals=1600, n_days=60, devices=False, sessions=False))

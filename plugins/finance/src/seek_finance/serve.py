@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import timedelta
@@ -232,7 +233,10 @@ def _traced(model: Any, k: int, dim: int) -> Any:
         mask[0, k - n :] = True
         examples.append((torch.randn(1, k, dim, generator=rng) * mask[..., None], mask))
     try:
-        with torch.no_grad():
+        # Input checks become constants in the trace (shapes are fixed here); torch.jit is deprecated in
+        # favour of torch.compile, whose start-up cost does not suit a predictor: the warnings are expected.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             traced = torch.jit.freeze(torch.jit.trace(model, examples[-1], check_trace=False))
             for x, mask in examples:
                 if not torch.allclose(traced(x, mask), model(x, mask), atol=1e-5, rtol=1e-5):
