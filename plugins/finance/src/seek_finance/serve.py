@@ -181,7 +181,7 @@ class FraudPredictor:
         step = None
         p_seq = None
         if self.seq_model is not None:
-            step = step_vectors({n: np.array([x[0, j]]) for j, n in enumerate(self.names)}, self.names)[0]
+            step = step_vectors({n: x[:, j] for j, n in enumerate(self.names)}, self.names)[0]
             if self.uses_sequence:
                 p_seq = self._sequence_score(tx["customer_id"], t, step)
         score = float(self.fusion(np.array([p_lgbm]), None if p_seq is None else np.array([p_seq]))[0])
