@@ -117,3 +117,13 @@ def test_debug_shows_the_traceback(cli):
     result = cli.invoke("--debug", "run", "nope")
     assert result.exit_code == 1
     assert isinstance(result.exception, seek.PluginError)
+
+
+def test_data_and_map_flags_need_an_app_that_reads_data(cli, tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("a\n1\n")
+    result = cli.invoke("run", "hello-stats", "--data", str(data))
+    assert result.exit_code == 2
+    assert result.output == "error: --data: app 'hello-stats' does not read a data file (its config has no 'data' key)\n"
+    result = cli.invoke("run", "hello-stats", "--map", "timestamp=TX")
+    assert result.exit_code == 2 and "takes no column mapping" in result.output

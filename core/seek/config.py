@@ -118,12 +118,15 @@ def resolve_config(
     file: str | os.PathLike[str] | None = None,
     overrides: Iterable[str] = (),
     base: Mapping[str, Any] | None = None,
+    updates: Mapping[str, Any] | None = None,
 ) -> C:
-    """Build ``config_cls`` from ``base`` (e.g. tiny overrides), then ``file``, then ``--set`` pairs."""
+    """Build ``config_cls`` from ``base`` (e.g. tiny overrides), then ``file``, then ``--set`` pairs, then
+    ``updates`` (already-typed values such as ``--data``/``--map``)."""
     data: dict[str, Any] = dict(base or {})
     if file is not None:
         data = deep_merge(data, load_config_file(file))
     data = deep_merge(data, parse_overrides(overrides))
+    data = deep_merge(data, updates or {})
     try:
         return config_cls.model_validate(data)
     except ValidationError as exc:

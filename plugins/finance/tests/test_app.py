@@ -89,8 +89,7 @@ def test_term_dictionary_holds_hundreds_of_finance_terms() -> None:
 
 
 @pytest.mark.slow
-def test_a_handbook_format_csv_with_bad_rows_runs_end_to_end(tmp_path) -> None:
-    from seek.runner import execute
+def test_a_handbook_format_csv_with_bad_rows_runs_end_to_end_from_the_cli(tmp_path, seek_plugins) -> None:
     from seek.runs import load_run
     from seek_finance.simulate import SimulatorConfig, simulate
 
@@ -116,17 +115,16 @@ def test_a_handbook_format_csv_with_bad_rows_runs_end_to_end(tmp_path) -> None:
     )
     path = tmp_path / "handbook.csv"
     pl.concat([handbook, bad]).write_csv(path)
-    app = FraudApp()
-    mapping = {
-        "transaction_id": "TRANSACTION_ID",
-        "timestamp": "TX_DATETIME",
-        "customer_id": "CUSTOMER_ID",
-        "terminal_id": "TERMINAL_ID",
-        "amount": "TX_AMOUNT",
-        "is_fraud": "TX_FRAUD",
-    }
-    config = app.Config.model_validate({**app.tiny, "data": str(path), "column_map": mapping})
-    run = load_run(execute(app, config, out=tmp_path / "run", device="cpu", show_progress=False).path)
+    import seek_finance.plugin
+
+    seek_plugins.register(seek_finance.plugin, "finance", distribution="seek-finance")
+    out = tmp_path / "run"
+    maps = ["transaction_id=TRANSACTION_ID", "timestamp=TX_DATETIME", "customer_id=CUSTOMER_ID",
+            "terminal_id=TERMINAL_ID", "amount=TX_AMOUNT", "is_fraud=TX_FRAUD"]
+    args = ["run", "finance-fraud", "--tiny", "--data", str(path), "--out", str(out), "--device", "cpu", "--no-progress"]
+    result = seek_plugins.invoke(*args, *(item for pair in maps for item in ("--map", pair)))
+    assert result.exit_code == 0, result.output
+    run = load_run(out)
     assert run.metrics["auc_roc"] > 0.75
     rejected = pl.read_parquet(run.file("rejected.parquet"))
     assert rejected.height == 2
