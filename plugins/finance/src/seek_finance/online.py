@@ -5,17 +5,15 @@ events with a timestamp strictly before the transaction's, labels only once ``la
 without recomputing history, so that one payment is scored in well under a millisecond of feature work.
 Transactions are expected in (timestamp, transaction_id) order, as a payment stream delivers them.
 
-The state lives in memory (plain dicts and deques). A shared store for several serving replicas
-(e.g. Redis) would hold the same per-entity records; it is not implemented here.
+The per-entity records live in a :mod:`seek_finance.state_store`: in memory by default (live objects,
+no copying), or in Redis so that several serving replicas share one state.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate
 from typing import Any
@@ -29,6 +27,7 @@ from seek_finance.features import (
     feature_names,
     window_seconds,
 )
+from seek_finance.state_store import Card, Device, MemoryStore, StateStore, Terminal
 
 _US = 1_000_000
 _EPOCH = datetime(1970, 1, 1)
@@ -53,29 +52,21 @@ def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(math.sqrt(a), 1.0))
 
 
-@dataclass
-class _Card:
-    events: deque = field(default_factory=deque)  # (ts, amount, terminal, device, lat, lon)
-    evicted: tuple | None = None  # the newest event pushed out of the window (for "previous transaction")
-    steps: deque = field(default_factory=lambda: deque(maxlen=64))  # (ts, step vector) for the sequence model
-
-
-@dataclass
-class _Terminal:
-    events: deque = field(default_factory=deque)  # [ts, label] (label may be set later)
-
-
-@dataclass
-class _Device:
-    events: deque = field(default_factory=deque)  # ts
-    first_seen: dict = field(default_factory=dict)  # customer -> first ts on this device
-
-
 class OnlineState:
-    """In-memory per-entity state; ``features(tx)`` then ``observe(tx)`` for each arriving transaction."""
+    """Per-entity state; ``features(tx)`` then ``observe(tx)`` for each arriving transaction.
 
-    def __init__(self, cfg: FeatureConfig | None = None, columns: list[str] | tuple[str, ...] = ()) -> None:
+    ``store`` holds the records: a new :class:`MemoryStore` by default, or e.g.
+    ``RedisStore.from_url("redis://localhost:6379/0", namespace="run-xyz")`` shared by replicas.
+    """
+
+    def __init__(
+        self,
+        cfg: FeatureConfig | None = None,
+        columns: list[str] | tuple[str, ...] = (),
+        store: StateStore | None = None,
+    ) -> None:
         self.cfg = cfg or FeatureConfig()
+        self.store: StateStore = store if store is not None else MemoryStore()
         self.names = feature_names(list(columns), self.cfg)
         has = set(self.names)
         self.has_device = "device_new_for_customer" in has
@@ -92,10 +83,17 @@ class OnlineState:
         self.cust_keep = max([v for _, v in self.cust_w + self.dist_w] + [self.usual])
         self.term_keep = max([v for _, v in self.term_w] + [v + self.delay for _, v in self.risk_w])
         self.dev_keep = max([v for _, v in self.dev_w], default=0)
-        self.cards: dict[Any, _Card] = {}
-        self.terminals: dict[Any, _Terminal] = {}
-        self.devices: dict[Any, _Device] = {}
-        self.by_id: dict[Any, list] = {}  # transaction id -> terminal entry, for labels arriving later
+
+    def move_to(self, store: StateStore) -> bool:
+        """Use ``store`` from now on, copying this in-memory state into it unless it already holds one.
+
+        Returns True if copied. Replicas replaying the same history at start-up thus write it once.
+        """
+        if not isinstance(self.store, MemoryStore):
+            raise TypeError("only an in-memory state can be copied into another store")
+        copied = store.seed(self.store)
+        self.store = store
+        return copied
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -110,10 +108,12 @@ class OnlineState:
         out["is_night"] = int(hour >= NIGHT_HOURS[0] or hour < NIGHT_HOURS[1])
         if self.has_mcc:
             out["mcc"] = _as_int(tx.get("merchant_category"))
-        self._card_features(tx, t, out)
-        self._terminal_features(tx, t, out)
+        device = tx.get("device_id") if self.has_device else None
+        card, term, dev = self.store.read(tx["customer_id"], tx["terminal_id"], device, self.has_device)
+        self._card_features(tx, t, out, card)
+        self._terminal_features(t, out, term)
         if self.has_device:
-            self._device_features(tx, t, out)
+            self._device_features(tx, t, out, dev)
         if self.has_session:
             events = tx.get("session_events") or ""
             out["session_n_events"] = events.count("|") + 1 if events else 0
@@ -123,8 +123,7 @@ class OnlineState:
                 out[f"session_{name}"] = sum(events.count(k) for k in kinds)
         return {name: out.get(name) for name in self.names}
 
-    def _card_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
-        card = self.cards.get(tx["customer_id"])
+    def _card_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any], card: Card | None) -> None:
         # Earlier events, newest first, with their age: each window is then a prefix of this list.
         recent = [e for e in reversed(card.events) if e[0] < t] if card else []
         ages = [t - e[0] for e in recent]
@@ -164,8 +163,7 @@ class OnlineState:
             else:
                 out["geo_km_from_usual"] = None
 
-    def _terminal_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
-        term = self.terminals.get(tx["terminal_id"])
+    def _terminal_features(self, t: int, out: dict[str, Any], term: Terminal | None) -> None:
         times = [e[0] for e in term.events] if term else []
         now = bisect_left(times, t)
         for name, span in self.term_w:
@@ -180,8 +178,7 @@ class OnlineState:
                 out[f"term_known_count_{name}"] = n
                 out[f"term_risk_{name}"] = (frauds[stop] - frauds[first]) / n if n else 0.0
 
-    def _device_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any]) -> None:
-        dev = self.devices.get(tx.get("device_id"))
+    def _device_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any], dev: Device | None) -> None:
         first = dev.first_seen.get(tx["customer_id"]) if dev else None
         out["device_new_for_customer"] = int(first is None or first >= t)
         out["device_n_customers"] = sum(1 for ts in dev.first_seen.values() if ts < t) if dev else 0
@@ -190,48 +187,44 @@ class OnlineState:
 
     def previous_steps(self, customer: Any, t: int, k: int) -> list[tuple[int, Any]]:
         """The card's last ``k`` (timestamp, step vector) strictly before ``t``, oldest first."""
-        card = self.cards.get(customer)
-        if card is None:
-            return []
-        earlier = [s for s in card.steps if s[0] < t]
-        return earlier[-k:] if k > 0 else []
+        return self.store.previous_steps(customer, t, k)
 
     # -- writing ------------------------------------------------------------------------------------
 
     def observe(self, tx: Mapping[str, Any], step: Any = None) -> None:
         """Add a transaction (with its label if known, and its sequence-model step vector if any)."""
         t = to_micros(tx["timestamp"])
+        customer = tx["customer_id"]
         device = tx.get("device_id") if self.has_device else None
-        card = self.cards.setdefault(tx["customer_id"], _Card())
         lat = float(tx["ip_lat"]) if self.has_geo else 0.0
         lon = float(tx["ip_lon"]) if self.has_geo else 0.0
-        card.events.append((t, float(tx["amount"]), tx["terminal_id"], device, lat, lon))
-        while card.events and card.events[0][0] < t - self.cust_keep:
-            card.evicted = card.events.popleft()
-        if step is not None:
-            card.steps.append((t, step))
-        term = self.terminals.setdefault(tx["terminal_id"], _Terminal())
-        entry = [t, _as_int(tx.get("is_fraud")), tx.get("transaction_id")]
-        term.events.append(entry)
-        if entry[2] is not None:
-            self.by_id[entry[2]] = entry
-        while term.events and term.events[0][0] < t - self.term_keep:
-            old = term.events.popleft()
-            self.by_id.pop(old[2], None)
-        if self.has_device:
-            dev = self.devices.setdefault(device, _Device())
-            dev.first_seen.setdefault(tx["customer_id"], t)
-            dev.events.append(t)
-            while dev.events and dev.events[0] < t - self.dev_keep:
-                dev.events.popleft()
+        event = (t, float(tx["amount"]), tx["terminal_id"], device, lat, lon)
+        label, tx_id = _as_int(tx.get("is_fraud")), tx.get("transaction_id")
+        card_from, term_from, dev_from = t - self.cust_keep, t - self.term_keep, t - self.dev_keep
+
+        def apply(card: Card, term: Terminal, dev: Device | None) -> tuple[list, list]:
+            card.events.append(event)
+            while card.events and card.events[0][0] < card_from:
+                card.evicted = card.events.popleft()
+            if step is not None:
+                card.steps.append((t, step))
+            entry = [t, label, tx_id]
+            term.events.append(entry)
+            dropped = []
+            while term.events and term.events[0][0] < term_from:
+                dropped.append(term.events.popleft())
+            if dev is not None:
+                dev.first_seen.setdefault(customer, t)
+                dev.events.append(t)
+                while dev.events and dev.events[0] < dev_from:
+                    dev.events.popleft()
+            return ([entry] if tx_id is not None else []), dropped
+
+        self.store.update(customer, tx["terminal_id"], device, self.has_device, apply)
 
     def set_label(self, transaction_id: Any, label: int) -> bool:
         """Record a label that arrived after the transaction; False if it already left the window."""
-        entry = self.by_id.get(transaction_id)
-        if entry is None:
-            return False
-        entry[1] = int(label)
-        return True
+        return self.store.set_label(transaction_id, label)
 
     def process(self, tx: Mapping[str, Any]) -> dict[str, float | None]:
         """Features of ``tx``, then add it to the state."""

@@ -131,7 +131,11 @@ class FraudPredictor:
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike[str]) -> FraudPredictor:
-        """Load a finished run folder (refused if any file differs from its manifest) and replay its history."""
+        """Load a finished run folder (refused if any file differs from its manifest) and replay its history.
+
+        With ``SEEK_FINANCE_REDIS_URL`` set, the state then lives in that Redis (namespace: the run
+        folder's name, or ``SEEK_FINANCE_REDIS_NAMESPACE``), written there once for all replicas.
+        """
         import lightgbm as lgb
         import polars as pl
         from seek.runs import load_run
@@ -153,6 +157,11 @@ class FraudPredictor:
         for row in history.iter_rows(named=True):
             step = np.asarray(row.pop("step"), dtype=np.float64) if has_step else None
             predictor.state.observe(row, step)
+        from seek_finance.state_store import store_from_env
+
+        shared = store_from_env(namespace=run.path.name)  # SEEK_FINANCE_REDIS_URL set: state in Redis
+        if shared is not None:
+            predictor.state.move_to(shared)
         return predictor
 
     def predict(self, batch: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
