@@ -184,7 +184,8 @@ class FraudPredictor:
             raise DataError(f"transaction {i}: field 'amount' must be a number >= 0, got {tx['amount']!r}")
         values = self.state.features(tx)
         x = np.array([[np.nan if values[n] is None else float(values[n]) for n in self.names]], dtype=np.float64)
-        contrib = self.booster.predict(x, pred_contrib=True)[0]
+        # One row: OpenMP threads only add start-up and spin cost (measured 7.7 ms vs 1.9 ms per call).
+        contrib = self.booster.predict(x, pred_contrib=True, num_threads=1)[0]
         spw = float(self.booster.params.get("scale_pos_weight", 1.0))
         p_lgbm = float(sigmoid(np.array(contrib.sum() - math.log(spw))))
         step = None
