@@ -54,8 +54,10 @@ class FraudConfig(AppConfig):
     lgbm_params: dict[str, Any] = Field(
         default_factory=lambda: {
             "learning_rate": 0.1,
-            "num_leaves": 31,
-            "max_depth": 8,
+            # 15 leaves / depth 6: same test-week metrics as 31 / 8 (AP 0.703 vs 0.707, within run-to-run
+            # noise) at a third of the per-payment SHAP cost (p99 3.3 ms vs 6.0 ms for reason codes + score).
+            "num_leaves": 15,
+            "max_depth": 6,
             "min_child_samples": 50,
             "max_bin": 63,
             "feature_fraction": 0.8,
