@@ -20,10 +20,29 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = (
-    "card payment fraud merchant refund chargeback account transfer balance limit "
-    "nodule lung scan report shipment pickup delivery port freight customs invoice"
-).split()
+WORDS = [
+    "card",
+    "payment",
+    "fraud",
+    "merchant",
+    "refund",
+    "chargeback",
+    "account",
+    "transfer",
+    "balance",
+    "limit",
+    "nodule",
+    "lung",
+    "scan",
+    "report",
+    "shipment",
+    "pickup",
+    "delivery",
+    "port",
+    "freight",
+    "customs",
+    "invoice",
+]
 CJK = "今天天气很好我们去公园散步吧货物已经到达港口请及时提货肺部结节需要复查"
 NOW = dt.datetime(2026, 1, 1)
 

@@ -38,6 +38,7 @@ def _pd_window(w: str) -> str:
 def run_polars(data: Path, out: Path) -> dict:
     """seek_finance.features.compute_features on the file."""
     import polars as pl
+
     from seek_finance.features import FeatureConfig, compute_features, feature_names
 
     frame = pl.read_parquet(data)

@@ -37,6 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     import polars as pl
     import torch
+
     from seek_finance.app import FraudApp
     from seek_finance.features import FeatureConfig, compute_features
 

@@ -77,6 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     import polars as pl
     import torch
+
     from seek_finance.app import FraudApp
     from seek_finance.state_store import REDIS_NAMESPACE_ENV, REDIS_URL_ENV
 

@@ -190,8 +190,13 @@ def table(ours: list[dict], full: list[dict]) -> list[str]:
     return lines
 
 
-def report(args: argparse.Namespace, results: dict[float, tuple[list[dict], list[dict]]], command: str,
-           elapsed: float, load: tuple[float, float]) -> str:
+def report(
+    args: argparse.Namespace,
+    results: dict[float, tuple[list[dict], list[dict]]],
+    command: str,
+    elapsed: float,
+    load: tuple[float, float],
+) -> str:
     """Render the results as Markdown, one table per dropout setting."""
     threads = next((r["threads"] for o, f in results.values() for r in o + f if "threads" in r), "?")
     params = {r["attention"]: r["params"] for ours, full in results.values() for r in ours + full if "params" in r}
@@ -200,7 +205,7 @@ def report(args: argparse.Namespace, results: dict[float, tuple[list[dict], list
         "",
         f"- Command: `{command}`",
         f"- Machine: {machine(args.device)}",
-        f"- Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} (run took {elapsed / 60:.1f} min)",
+        f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} (run took {elapsed / 60:.1f} min)",
         f"- Model: preset `{args.preset}`, same width and depth for both ({params.get('hierarchical', 0):,} "
         f"parameters for ours, {params.get('full', 0):,} for the full-attention baseline), token input "
         f"(vocab {VOCAB}), classification head, batch {args.batch}, precision {args.precision}, "
@@ -213,10 +218,11 @@ def report(args: argparse.Namespace, results: dict[float, tuple[list[dict], list
     notes = sorted({r["note"] for ours, full in results.values() for r in ours + full if r.get("note")})
     lines += [
         "",
-        "Peak memory: " + (
+        "Peak memory: "
+        + (
             "`torch.cuda.max_memory_allocated()` during the steps minus what was allocated before them."
-            if args.device == "cuda" else
-            "each configuration runs in a fresh subprocess; peak = the kernel's high-water mark `ru_maxrss` "
+            if args.device == "cuda"
+            else "each configuration runs in a fresh subprocess; peak = the kernel's high-water mark `ru_maxrss` "
             "after the steps minus the resident set size (psutil) just before them, i.e. the extra memory "
             "the steps needed (activations, gradients, attention workspace). Each worker is capped with "
             f"RLIMIT_DATA = {args.mem_limit_gb:g} GiB so a run that does not fit fails cleanly instead of "
@@ -224,8 +230,11 @@ def report(args: argparse.Namespace, results: dict[float, tuple[list[dict], list
         ),
         "",
         f"Load average (1 min) at start {load[0]:.1f}, at end {load[1]:.1f}: "
-        + ("other jobs were sharing the cores, so wall times are noisy; CPU-s is the steadier figure."
-           if args.device == "cpu" else "for reference."),
+        + (
+            "other jobs were sharing the cores, so wall times are noisy; CPU-s is the steadier figure."
+            if args.device == "cpu"
+            else "for reference."
+        ),
         "",
         "Growth columns compare each row with the previous one: lengths double, so 2.0x is linear and 4.0x "
         "quadratic. CPU-s is process CPU time per step (less sensitive than wall time to other jobs on the "

@@ -49,6 +49,7 @@ def _import_seek() -> None:
 _import_seek()
 
 import torch
+
 from seek.models import PRESETS, SeekConfig, SeekTransformer
 from seek.training import Callback, Trainer, TrainerConfig, gradient_bytes_per_step
 

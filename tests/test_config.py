@@ -21,18 +21,24 @@ class Sample(AppConfig):
 
 def test_set_values_parse_json_literals_and_nest_on_dots():
     assert parse_overrides(["lr=1e-3", "model.depth=4", "name=abc", "flag=true", "xs=[1,2]"]) == {
-        "lr": 0.001, "model": {"depth": 4}, "name": "abc", "flag": True, "xs": [1, 2]}
+        "lr": 0.001,
+        "model": {"depth": 4},
+        "name": "abc",
+        "flag": True,
+        "xs": [1, 2],
+    }
 
 
 def test_file_then_overrides_take_precedence(tmp_path):
     path = tmp_path / "c.toml"
-    path.write_text('lr = 0.5\n[model]\ndepth = 3\n')
+    path.write_text("lr = 0.5\n[model]\ndepth = 3\n")
     config = resolve_config(Sample, path, ["model.depth=5"])
     assert (config.lr, config.model.depth) == (0.5, 5)
 
 
-@pytest.mark.parametrize("suffix, text", [(".yaml", "lr: 0.25\nmodel:\n  depth: 7\n"),
-                                          (".json", '{"lr": 0.25, "model": {"depth": 7}}')])
+@pytest.mark.parametrize(
+    "suffix, text", [(".yaml", "lr: 0.25\nmodel:\n  depth: 7\n"), (".json", '{"lr": 0.25, "model": {"depth": 7}}')]
+)
 def test_yaml_and_json_files_resolve(tmp_path, suffix, text):
     path = tmp_path / f"c{suffix}"
     path.write_text(text)
@@ -48,7 +54,10 @@ def test_unknown_key_names_the_key_and_value():
 def test_wrong_type_names_key_value_and_expectation():
     with pytest.raises(ConfigError) as info:
         resolve_config(Sample, None, ["model.depth=deep"])
-    assert str(info.value) == "config key 'model.depth': got 'deep'; expected input should be a valid integer, unable to parse string as an integer"
+    assert (
+        str(info.value)
+        == "config key 'model.depth': got 'deep'; expected input should be a valid integer, unable to parse string as an integer"
+    )
     assert info.value.exit_code == 2
 
 

@@ -12,8 +12,7 @@ ROOTS = [Path(__file__).parent, Path(__file__).parents[1] / "plugins"]
 
 
 def _hookspec_names() -> set[str]:
-    return {name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-            if hasattr(fn, "seek_spec")}
+    return {name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "seek_spec")}
 
 
 def _tested_hooks() -> set[str]:

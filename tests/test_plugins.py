@@ -68,7 +68,9 @@ def test_hook_seek_apps_registers_apps_with_distribution_and_version(seek_plugin
 
 
 def test_plugin_raising_on_import_is_listed_broken_and_others_still_run(seek_plugins: PluginHarness, hello_plugin):
-    seek_plugins.register_failing("exploding", ImportError("No module named 'tensorflow'"), distribution="seek-exploding")
+    seek_plugins.register_failing(
+        "exploding", ImportError("No module named 'tensorflow'"), distribution="seek-exploding"
+    )
     seek_plugins.register(hello_plugin, "hello", distribution="seek-hello")
     result = seek_plugins.invoke("plugins", "list", "--json")
     assert result.exit_code == 0, result.output
@@ -79,7 +81,9 @@ def test_plugin_raising_on_import_is_listed_broken_and_others_still_run(seek_plu
     assert [a.name for a in seek_plugins.manager.apps()] == ["hello-stats", "quickstart-digits"]
 
 
-def test_plugin_returning_non_app_is_broken_and_other_apps_still_run(seek_plugins: PluginHarness, hello_plugin, tmp_path):
+def test_plugin_returning_non_app_is_broken_and_other_apps_still_run(
+    seek_plugins: PluginHarness, hello_plugin, tmp_path
+):
     seek_plugins.register(NonAppPlugin(), "nonapp", distribution="seek-nonapp")
     seek_plugins.register(hello_plugin, "hello", distribution="seek-hello")
     listing = {r.name: r for r in seek_plugins.manager.plugins()}
@@ -90,8 +94,9 @@ def test_plugin_returning_non_app_is_broken_and_other_apps_still_run(seek_plugin
     assert json.loads((tmp_path / "r" / "metrics.json").read_text()) == {"max": 4.0, "mean": 3.0}
 
 
-@pytest.mark.parametrize("plugin, fragment", [(NotAListPlugin(), "expected a list of App"),
-                                              (RaisingAppsPlugin(), "database unreachable")])
+@pytest.mark.parametrize(
+    "plugin, fragment", [(NotAListPlugin(), "expected a list of App"), (RaisingAppsPlugin(), "database unreachable")]
+)
 def test_seek_apps_returning_garbage_or_raising_marks_plugin_broken(seek_plugins, plugin, fragment):
     record = seek_plugins.register(plugin, "bad")
     assert record.status == "broken"

@@ -27,10 +27,9 @@ def test_failed_atomic_write_leaves_old_file_and_no_temp(tmp_path):
 
     from seek.io import atomic_path
 
-    with pytest.raises(Boom):
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(b"half")
-            raise Boom
+    with pytest.raises(Boom), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise Boom
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["a.bin"]
 

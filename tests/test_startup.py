@@ -23,7 +23,8 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.std
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["plugins", "list"], ["apps", "list"]])
 def test_light_commands_import_no_heavy_library(args):
-    done = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True, text=True, timeout=120
+    )
     loaded = json.loads(done.stderr.strip().splitlines()[-1])
     assert loaded == [], f"seek {' '.join(args)} imported {loaded}"

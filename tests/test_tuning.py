@@ -47,14 +47,35 @@ def test_journal_storage_is_shared_by_name(tmp_path):
 @pytest.mark.slow
 def test_tune_writes_best_toml_that_reproduces_the_best_trial(seek_plugins, tmp_path):
     out = tmp_path / "tune"
-    result = seek_plugins.invoke("tune", "quickstart-digits", "--trials", "2", "--set", "epochs=1",
-                                 "--space", "lr=1e-3:3e-3", "--out", str(out), "--device", "cpu")
+    result = seek_plugins.invoke(
+        "tune",
+        "quickstart-digits",
+        "--trials",
+        "2",
+        "--set",
+        "epochs=1",
+        "--space",
+        "lr=1e-3:3e-3",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
     best = json.loads((out / "best_params.json").read_text())
     assert set(best["params"]) == {"lr", "weight_decay", "dropout", "batch_size"}
     assert (out / "optimization_history.png").read_bytes()[:4] == b"\x89PNG"
-    rerun = seek_plugins.invoke("run", "quickstart-digits", "--config", str(out / "best.toml"), "--out",
-                                str(tmp_path / "again"), "--device", "cpu", "--no-progress")
+    rerun = seek_plugins.invoke(
+        "run",
+        "quickstart-digits",
+        "--config",
+        str(out / "best.toml"),
+        "--out",
+        str(tmp_path / "again"),
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
     assert rerun.exit_code == 0, rerun.output
     metrics = json.loads((tmp_path / "again" / "metrics.json").read_text())
     assert metrics["val_accuracy"] == pytest.approx(best["value"], abs=1e-9)

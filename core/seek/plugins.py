@@ -184,9 +184,7 @@ class PluginManager:
         """Look up one app by name, with a readable error when it is unknown or claimed twice."""
         if name in self.conflicts:
             dists = " and ".join(self.conflicts[name])
-            raise PluginError(
-                f"app {name!r} is provided by both {dists}; uninstall one or set {DISABLE_ENV}"
-            )
+            raise PluginError(f"app {name!r} is provided by both {dists}; uninstall one or set {DISABLE_ENV}")
         if name not in self._apps:
             known = ", ".join(sorted(self._apps)) or "none installed"
             raise PluginError(f"unknown app {name!r} (available: {known}; see `seek plugins list`)")

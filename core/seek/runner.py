@@ -7,7 +7,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +65,16 @@ def execute(
         "seed": seed,
         "device": resolved_device,
         "status": "running",
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "resumed": resume,
     }
     config_dump = config.model_dump(mode="json")
     run.write_json("config.json", config_dump)
     run.write_json("run.json", meta)
-    ctx = RunContext(run, device=resolved_device, seed=seed, resume=resume, show_progress=show_progress,
-                     callbacks=callbacks)
+    ctx = RunContext(
+        run, device=resolved_device, seed=seed, resume=resume, show_progress=show_progress, callbacks=callbacks
+    )
     started = time.perf_counter()
     try:
         report = app.run(config, ctx)
@@ -85,7 +86,7 @@ def execute(
         raise TypeError(f"{app.name}.run() returned {type(report).__name__}, expected seek.Report")
     meta.update(
         status="finished",
-        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - started, 3),
     )
     run.write_json("run.json", meta)

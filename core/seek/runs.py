@@ -7,7 +7,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ _UNSEALED_DIRS = ("checkpoints",)
 
 def new_run_path(root: str | os.PathLike[str], app_name: str) -> Path:
     """Return ``root/<app>/<UTC timestamp>-<short id>`` (not yet created)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path(root) / app_name / f"{stamp}-{secrets.token_hex(3)}"
 
 
@@ -36,7 +36,9 @@ class RunFolder:
         if self.path.exists() and not self.path.is_dir():
             raise RunError(f"--out {self.path}: is a file, not a folder")
         if not resume and self.path.exists() and any(self.path.iterdir()):
-            raise RunError(f"--out {self.path}: folder is not empty (pick a new folder, or pass --resume to continue it)")
+            raise RunError(
+                f"--out {self.path}: folder is not empty (pick a new folder, or pass --resume to continue it)"
+            )
         if resume and not self.path.is_dir():
             raise RunError(f"--resume: {self.path} does not exist")
         try:

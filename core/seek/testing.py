@@ -32,7 +32,9 @@ class PluginHarness:
         self.manager: PluginManager = PluginManager(env=env or {})
         self.manager.load_builtins()
 
-    def register(self, plugin: object, name: str, distribution: str | None = None, version: str = "0.0.1") -> PluginRecord:
+    def register(
+        self, plugin: object, name: str, distribution: str | None = None, version: str = "0.0.1"
+    ) -> PluginRecord:
         """Register a plugin object (a module, class or instance with hookimpls)."""
         return self.manager.register(plugin, name=name, distribution=distribution, version=version)
 
@@ -92,8 +94,9 @@ def seek_run_app(tmp_path: Path, seek_tiny_config: Callable[..., AppConfig]) -> 
 
     def run(app: App, seed: int = 0, **overrides: Any) -> VerifiedRun:
         config = seek_tiny_config(app, **overrides)
-        result = execute(app, config, out=tmp_path / f"run-{next(counter)}", device="cpu", seed=seed,
-                         show_progress=False)
+        result = execute(
+            app, config, out=tmp_path / f"run-{next(counter)}", device="cpu", seed=seed, show_progress=False
+        )
         return load_run(result.path)
 
     return run

@@ -56,8 +56,9 @@ def parse_space(specs: Sequence[str], app: App | None = None) -> dict[str, Param
     for spec in [*app_specs, *specs]:
         name, sep, value = spec.partition("=")
         if not sep or name not in DEFAULT_SPACE:
-            raise ConfigError(f"--space {spec!r}: expected NAME=LOW:HIGH or NAME=A,B,C with NAME in "
-                              f"{', '.join(DEFAULT_SPACE)}")
+            raise ConfigError(
+                f"--space {spec!r}: expected NAME=LOW:HIGH or NAME=A,B,C with NAME in {', '.join(DEFAULT_SPACE)}"
+            )
         try:
             if ":" in value:
                 low, high = (float(v) for v in value.split(":"))
@@ -65,7 +66,9 @@ def parse_space(specs: Sequence[str], app: App | None = None) -> dict[str, Param
                     raise ValueError("need 0 <= low < high")
                 space[name] = Param(low, high, log=name == "lr")
             else:
-                space[name] = Param(choices=tuple(int(v) if v.strip().isdigit() else float(v) for v in value.split(",")))
+                space[name] = Param(
+                    choices=tuple(int(v) if v.strip().isdigit() else float(v) for v in value.split(","))
+                )
         except ValueError as exc:
             raise ConfigError(f"--space {spec!r}: {exc}") from None
     return space
@@ -149,7 +152,10 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
 
     def study(suffix: str) -> optuna.Study:
         return optuna.create_study(
-            study_name=name + suffix, storage=storage, direction=app.tune_direction, load_if_exists=True,
+            study_name=name + suffix,
+            storage=storage,
+            direction=app.tune_direction,
+            load_if_exists=True,
             sampler=optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=min(5, settings.trials)),
             pruner=optuna.pruners.HyperbandPruner(min_resource=1),
         )
@@ -165,9 +171,15 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
                 config = _set_key(config, app.tunable[param], value)
             resolved = app.Config.model_validate(config)
             trial.set_user_attr("params", params)
-            result = execute(app, resolved, out=out.path / "trials" / f"{trial.study.study_name}-{trial.number:03d}",
-                             device=settings.device, seed=settings.seed, show_progress=False,
-                             callbacks=[PruningCallback(trial, metric)])
+            result = execute(
+                app,
+                resolved,
+                out=out.path / "trials" / f"{trial.study.study_name}-{trial.number:03d}",
+                device=settings.device,
+                seed=settings.seed,
+                show_progress=False,
+                callbacks=[PruningCallback(trial, metric)],
+            )
             return float(result.report.metrics[metric])
 
         return objective
@@ -193,12 +205,20 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
     return _write_results(app, base, phases, metric, settings, out)
 
 
-def _write_results(app: App, base: dict[str, Any], studies: Sequence[optuna.Study], metric: str,
-                   settings: TuneSettings, out: RunFolder) -> Report:
+def _write_results(
+    app: App, base: dict[str, Any], studies: Sequence[optuna.Study], metric: str, settings: TuneSettings, out: RunFolder
+) -> Report:
     rows = [
-        {"study": s.study_name, "number": t.number, "state": t.state.name, "value": t.value,
-         "params": t.user_attrs.get("params", t.params), "last_epoch": max(t.intermediate_values, default=None)}
-        for s in studies for t in s.trials
+        {
+            "study": s.study_name,
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value,
+            "params": t.user_attrs.get("params", t.params),
+            "last_epoch": max(t.intermediate_values, default=None),
+        }
+        for s in studies
+        for t in s.trials
     ]
     complete = [r for r in rows if r["state"] == "COMPLETE"]
     if not complete:
@@ -209,22 +229,30 @@ def _write_results(app: App, base: dict[str, Any], studies: Sequence[optuna.Stud
         best_config = _set_key(best_config, app.tunable[param], value)
     best_config = app.Config.model_validate(best_config).model_dump(mode="json")
     out.write_json("trials.json", rows)
-    out.write_json("best_params.json", {"metric": metric, "value": best["value"], "params": best["params"],
-                                        "seed": settings.seed})
-    header = (f"# Best trial of `seek tune {app.name}`: {metric} = {best['value']:.6g}\n"
-              f"# Reproduce: seek run {app.name} --config best.toml --seed {settings.seed}\n")
+    out.write_json(
+        "best_params.json", {"metric": metric, "value": best["value"], "params": best["params"], "seed": settings.seed}
+    )
+    header = (
+        f"# Best trial of `seek tune {app.name}`: {metric} = {best['value']:.6g}\n"
+        f"# Reproduce: seek run {app.name} --config best.toml --seed {settings.seed}\n"
+    )
     out.write_text("best.toml", header + dump_toml(best_config))
     out.save_figure(_history_plot(rows, metric, app.tune_direction), "optimization_history.png")
     pruned = sum(r["state"] == "PRUNED" for r in rows)
     table = ["| study | trial | state | " + metric + " | params |", "|---|---|---|---|---|"]
-    table += [f"| {r['study']} | {r['number']} | {r['state']} | {_fmt(r['value'])} | `{r['params']}` |"
-              for r in rows]
+    table += [f"| {r['study']} | {r['number']} | {r['state']} | {_fmt(r['value'])} | `{r['params']}` |" for r in rows]
     return Report(
-        metrics={f"best_{metric}": best["value"], "trials": len(rows), "trials_complete": len(complete),
-                 "trials_pruned": pruned},
-        summary=(f"TPE + Hyperband search over {', '.join(settings.space)}; best {metric} {best['value']:.4f} "
-                 f"with {best['params']}. Reproduce with `seek run {app.name} --config best.toml "
-                 f"--seed {settings.seed}`."),
+        metrics={
+            f"best_{metric}": best["value"],
+            "trials": len(rows),
+            "trials_complete": len(complete),
+            "trials_pruned": pruned,
+        },
+        summary=(
+            f"TPE + Hyperband search over {', '.join(settings.space)}; best {metric} {best['value']:.4f} "
+            f"with {best['params']}. Reproduce with `seek run {app.name} --config best.toml "
+            f"--seed {settings.seed}`."
+        ),
         sections=[("Trials", "\n".join(table))],
         figures=[Figure("Optimisation history", "optimization_history.png")],
     )

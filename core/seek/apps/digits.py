@@ -32,8 +32,13 @@ class DigitsConfig(AppConfig):
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="Mixed precision mode.")
     patience: int = Field(6, ge=1, description="Early stopping: epochs without val_accuracy improvement.")
     checkpoint_every_steps: int = Field(0, ge=0, description="Also checkpoint every N optimiser steps (0: per epoch).")
-    threads: int = Field(1, ge=1, le=256, description="CPU threads for torch: the 8-row model is too small to "
-                         "gain from more, and extra threads spin on a busy machine (measured 8x slower).")
+    threads: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="CPU threads for torch: the 8-row model is too small to "
+        "gain from more, and extra threads spin on a busy machine (measured 8x slower).",
+    )
     val_fraction: float = Field(0.15, gt=0, lt=0.5, description="Share of samples for validation.")
     test_fraction: float = Field(0.2, gt=0, lt=0.5, description="Share of samples held out for the test.")
 
@@ -72,8 +77,14 @@ class DigitsApp(App):
 
         splits = load_splits(config, ctx.seed)
         model = SeekTransformer(model_config(config))
-        trainer = Trainer(model, trainer_config(config, ctx.seed), callbacks=ctx.callbacks, run=ctx.run,
-                          device=ctx.device, progress=ctx.show_progress)
+        trainer = Trainer(
+            model,
+            trainer_config(config, ctx.seed),
+            callbacks=ctx.callbacks,
+            run=ctx.run,
+            device=ctx.device,
+            progress=ctx.show_progress,
+        )
         fit = trainer.fit(splits["train"], splits["val"], resume=ctx.resume)
         logits = trainer.predict(splits["test"])
         pred = logits.argmax(dim=-1).cpu().numpy()
@@ -90,11 +101,15 @@ class DigitsApp(App):
         sizes = {name: len(split["y"]) for name, split in splits.items()}
         return Report(
             metrics=metrics,
-            summary=(f"8x8 digits read as 8 rows of 8 pixels by a {config.num_layers}-layer Seek transformer "
-                     f"({metrics['parameters']:,} parameters); {sizes['train']} train, {sizes['val']} val, "
-                     f"{sizes['test']} test samples; best epoch {fit.best_epoch}."),
-            figures=[Figure("Confusion matrix (test split)", "confusion_matrix.png"),
-                     Figure("Loss curves", "loss_curve.png")],
+            summary=(
+                f"8x8 digits read as 8 rows of 8 pixels by a {config.num_layers}-layer Seek transformer "
+                f"({metrics['parameters']:,} parameters); {sizes['train']} train, {sizes['val']} val, "
+                f"{sizes['test']} test samples; best epoch {fit.best_epoch}."
+            ),
+            figures=[
+                Figure("Confusion matrix (test split)", "confusion_matrix.png"),
+                Figure("Loss curves", "loss_curve.png"),
+            ],
         )
 
     def predictor(self, run_dir: str | os.PathLike[str]) -> DigitsPredictor:
@@ -106,20 +121,38 @@ def model_config(config: DigitsConfig) -> Any:
     """The Seek transformer for 8 rows x 8 pixels, 10 classes."""
     from seek.models import SeekConfig
 
-    return SeekConfig.preset("tiny", input_type="dense", input_dim=COLS, head="classification", num_outputs=10,
-                             hidden_size=config.hidden_size, num_layers=config.num_layers,
-                             num_heads=config.num_heads, dropout=config.dropout, segment_size=4, max_len=ROWS)
+    return SeekConfig.preset(
+        "tiny",
+        input_type="dense",
+        input_dim=COLS,
+        head="classification",
+        num_outputs=10,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        dropout=config.dropout,
+        segment_size=4,
+        max_len=ROWS,
+    )
 
 
 def trainer_config(config: DigitsConfig, seed: int) -> Any:
     """The Trainer settings for a digits run, monitoring validation accuracy."""
     from seek.training import TrainerConfig
 
-    return TrainerConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                         weight_decay=config.weight_decay, accumulation_steps=config.accumulation_steps,
-                         precision=config.precision, early_stopping_patience=config.patience,
-                         monitor="val_accuracy", mode="max", checkpoint_every_steps=config.checkpoint_every_steps,
-                         seed=seed)
+    return TrainerConfig(
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        accumulation_steps=config.accumulation_steps,
+        precision=config.precision,
+        early_stopping_patience=config.patience,
+        monitor="val_accuracy",
+        mode="max",
+        checkpoint_every_steps=config.checkpoint_every_steps,
+        seed=seed,
+    )
 
 
 def load_splits(config: DigitsConfig, seed: int) -> dict[str, dict[str, Any]]:
@@ -132,11 +165,13 @@ def load_splits(config: DigitsConfig, seed: int) -> dict[str, dict[str, Any]]:
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32).reshape(-1, ROWS, COLS)
     y = digits.target.astype(np.int64)
-    x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=config.test_fraction, random_state=seed,
-                                                      stratify=y)
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        x, y, test_size=config.test_fraction, random_state=seed, stratify=y
+    )
     val_share = config.val_fraction / (1 - config.test_fraction)
-    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=val_share, random_state=seed,
-                                                      stratify=y_rest)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=val_share, random_state=seed, stratify=y_rest
+    )
     pairs = {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)}
     return {name: {"x": torch.from_numpy(a), "y": torch.from_numpy(b)} for name, (a, b) in pairs.items()}
 
@@ -187,6 +222,4 @@ class DigitsPredictor:
         x = torch.from_numpy(np.asarray(rows, dtype=np.float32).reshape(-1, ROWS, COLS) / 16.0)
         with torch.no_grad():
             probs = torch.softmax(self.model(x).float(), dim=-1).numpy()
-        return [
-            {"label": int(p.argmax()), "probabilities": {str(k): float(v) for k, v in enumerate(p)}} for p in probs
-        ]
+        return [{"label": int(p.argmax()), "probabilities": {str(k): float(v) for k, v in enumerate(p)}} for p in probs]

@@ -48,8 +48,11 @@ def schema_rows(model: Any, prefix: str = "") -> list[tuple[str, str, str, str]]
             default = "(required)" if field.default_factory is None else repr(field.default_factory())
         else:
             default = repr(field.default)
-        limits = [f"{_BOUNDS[type(m).__name__]} {getattr(m, type(m).__name__.lower())}"
-                  for m in field.metadata if type(m).__name__ in _BOUNDS]
+        limits = [
+            f"{_BOUNDS[type(m).__name__]} {getattr(m, type(m).__name__.lower())}"
+            for m in field.metadata
+            if type(m).__name__ in _BOUNDS
+        ]
         help_text = (field.description or "") + (f" [{', '.join(limits)}]" if limits else "")
         rows.append((prefix + name, kind, default, help_text))
     return rows
@@ -64,5 +67,10 @@ def show_app(app_name: str) -> None:
     app = current_manager().app(app_name)
     out = console()
     out.print(f"[bold]{app.name}[/bold]: {app.summary}")
-    out.print(table("Config (set with --config FILE or --set key=value)", ["key", "type", "default", "help"],
-                    schema_rows(app.Config)))
+    out.print(
+        table(
+            "Config (set with --config FILE or --set key=value)",
+            ["key", "type", "default", "help"],
+            schema_rows(app.Config),
+        )
+    )

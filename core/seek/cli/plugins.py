@@ -24,8 +24,5 @@ def list_plugins(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in records], indent=2))
         return
-    rows = [
-        (r.name, r.distribution, r.version, r.status, ", ".join(r.apps) or "-", r.error or "")
-        for r in records
-    ]
+    rows = [(r.name, r.distribution, r.version, r.status, ", ".join(r.apps) or "-", r.error or "") for r in records]
     console().print(table("Plugins", ["plugin", "distribution", "version", "status", "apps", "reason"], rows))

@@ -15,23 +15,51 @@ if TYPE_CHECKING:
 
 @click.command("run")
 @click.argument("app_name", metavar="APP")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A .toml, .yaml or .json file with config values.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override one config value (nested keys with dots); repeatable.")
-@click.option("--data", "data_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Your own data file (CSV, parquet, JSON lines) for apps that read one (config key `data`).")
-@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
-              help="Which column of --data holds a schema field (config key `column_map`); repeatable.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A .toml, .yaml or .json file with config values.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one config value (nested keys with dots); repeatable.",
+)
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your own data file (CSV, parquet, JSON lines) for apps that read one (config key `data`).",
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Which column of --data holds a schema field (config key `column_map`); repeatable.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder (default: runs/<app>/<UTC time>-<id>).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds python, numpy and torch.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--tiny", is_flag=True, help="Use the app's seconds-long smoke-test settings.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-def command(app_name: str, config_file: Path | None, overrides: tuple[str, ...], data_file: Path | None,
-            mapping: tuple[str, ...], out: Path | None, device: str, seed: int, resume: bool, tiny: bool,
-            no_progress: bool) -> None:
+def command(
+    app_name: str,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    data_file: Path | None,
+    mapping: tuple[str, ...],
+    out: Path | None,
+    device: str,
+    seed: int,
+    resume: bool,
+    tiny: bool,
+    no_progress: bool,
+) -> None:
     """Run APP: train, evaluate, write the run folder and print its metrics."""
     from seek.cli import current_manager
     from seek.config import resolve_config
@@ -42,8 +70,9 @@ def command(app_name: str, config_file: Path | None, overrides: tuple[str, ...],
     updates = data_updates(app, data_file, mapping)
     if resume:
         if config_file or overrides or tiny or updates:
-            raise ConfigError("--resume continues with the config stored in the run folder; "
-                              "drop --config/--set/--tiny/--data/--map")
+            raise ConfigError(
+                "--resume continues with the config stored in the run folder; drop --config/--set/--tiny/--data/--map"
+            )
         if out is None:
             raise ConfigError("--resume needs --out DIR naming the run folder to continue")
         config = stored_config(app, out)

@@ -12,23 +12,48 @@ from seek.cli.output import console, table
 @click.command("tune")
 @click.argument("app_name", metavar="APP")
 @click.option("--trials", type=click.IntRange(1, 10_000), required=True, help="Trials this process runs.")
-@click.option("--storage", help="Study storage: none = in memory; journal:PATH for several local processes; "
-                                "a postgresql:// URL for workers on many machines.")
+@click.option(
+    "--storage",
+    help="Study storage: none = in memory; journal:PATH for several local processes; "
+    "a postgresql:// URL for workers on many machines.",
+)
 @click.option("--study", "study_name", help="Study name (workers sharing a storage must use the same one).")
-@click.option("--space", multiple=True, metavar="NAME=LOW:HIGH|A,B",
-              help="Override a search range, e.g. lr=1e-4:1e-2 or batch_size=16,32; repeatable.")
-@click.option("--two-phase", is_flag=True, help="Phase 1: lr + weight decay; phase 2: dropout + batch size "
-                                               "with the top 20%% of phase-1 combinations.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Base config file; searched values override it.")
+@click.option(
+    "--space",
+    multiple=True,
+    metavar="NAME=LOW:HIGH|A,B",
+    help="Override a search range, e.g. lr=1e-4:1e-2 or batch_size=16,32; repeatable.",
+)
+@click.option(
+    "--two-phase",
+    is_flag=True,
+    help="Phase 1: lr + weight decay; phase 2: dropout + batch size with the top 20%% of phase-1 combinations.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Base config file; searched values override it.",
+)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Base config override; repeatable.")
 @click.option("--tiny", is_flag=True, help="Start from the app's seconds-long smoke-test settings.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the search (default runs/<app>-tune/...).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler and of every trial.")
-def command(app_name: str, trials: int, storage: str | None, study_name: str | None, space: tuple[str, ...],
-            two_phase: bool, config_file: Path | None, overrides: tuple[str, ...], tiny: bool, out: Path | None,
-            device: str, seed: int) -> None:
+def command(
+    app_name: str,
+    trials: int,
+    storage: str | None,
+    study_name: str | None,
+    space: tuple[str, ...],
+    two_phase: bool,
+    config_file: Path | None,
+    overrides: tuple[str, ...],
+    tiny: bool,
+    out: Path | None,
+    device: str,
+    seed: int,
+) -> None:
     """Search APP's hyper-parameters (TPE sampler, Hyperband pruner) and write best.toml."""
     from seek.app import resolve_device
     from seek.cli import current_manager
@@ -39,8 +64,15 @@ def command(app_name: str, trials: int, storage: str | None, study_name: str | N
 
     app = current_manager().app(app_name)
     base = resolve_config(app.Config, config_file, overrides, base=app.tiny if tiny else None).model_dump(mode="json")
-    settings = TuneSettings(trials=trials, space=parse_space(space, app), storage=storage, study_name=study_name,
-                            two_phase=two_phase, seed=seed, device=resolve_device(device))
+    settings = TuneSettings(
+        trials=trials,
+        space=parse_space(space, app),
+        storage=storage,
+        study_name=study_name,
+        two_phase=two_phase,
+        seed=seed,
+        device=resolve_device(device),
+    )
     folder = RunFolder(out or tune_out_path(default_root(), app.name))
     folder.write_json("config.json", base)
     report = tune(app, base, settings, folder)
@@ -48,5 +80,7 @@ def command(app_name: str, trials: int, storage: str | None, study_name: str | N
     folder.seal()
     rows = [(key, f"{value:.4g}") for key, value in report.metrics.items()]
     console().print(table(f"{app.name} search", ["metric", "value"], rows))
-    console().print(f"search folder: {folder.path}\nreproduce the best trial: "
-                    f"seek run {app.name} --config {folder.path / 'best.toml'} --seed {seed}")
+    console().print(
+        f"search folder: {folder.path}\nreproduce the best trial: "
+        f"seek run {app.name} --config {folder.path / 'best.toml'} --seed {seed}"
+    )

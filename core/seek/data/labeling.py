@@ -269,7 +269,7 @@ def agreement(frame: pl.DataFrame) -> dict[str, Any]:
     p_e = float((p_j**2).sum())
     kappa = (p_bar - p_e) / (1 - p_e) if p_e < 1 else 1.0
     return {
-        "items_with_several_annotators": int(len(counts)),
+        "items_with_several_annotators": len(counts),
         "observed_agreement": round(p_bar, 4),
         "fleiss_kappa": round(float(kappa), 4),
         "items_in_full_agreement": int((counts.max(axis=1) == n_i).sum()),

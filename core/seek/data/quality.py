@@ -344,7 +344,7 @@ def label_noise_estimate(
     return {
         "noise_rate": round(float(flagged.mean()), 6),
         "suspect_rows": int(flagged.sum()),
-        "rows_checked": int(len(y)),
+        "rows_checked": len(y),
         "features": len(numeric),
         "method": f"{folds}-fold logistic regression, per-class confident thresholds",
     }

@@ -57,8 +57,7 @@ class SeekConfig(BaseModel):
         """Reject combinations of fields that cannot build a model."""
         if self.hidden_size % self.num_heads:
             raise ConfigError(
-                f"model config field 'hidden_size': {self.hidden_size} is not divisible by "
-                f"num_heads={self.num_heads}"
+                f"model config field 'hidden_size': {self.hidden_size} is not divisible by num_heads={self.num_heads}"
             )
         if self.input_type == "tokens" and self.vocab_size is None:
             raise ConfigError("model config field 'vocab_size': required when input_type='tokens'")

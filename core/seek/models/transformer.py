@@ -171,4 +171,3 @@ def _load_state(model: nn.Module, state: dict[str, Tensor], path: Path) -> None:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:  # dtype or other mismatch not caught above
         raise DataError(f"{path}: weights do not fit the config ({exc})") from None
-

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
+
 from seek_finance.app import FraudApp
 
 
@@ -119,9 +120,26 @@ def test_a_handbook_format_csv_with_bad_rows_runs_end_to_end_from_the_cli(tmp_pa
 
     seek_plugins.register(seek_finance.plugin, "finance", distribution="seek-finance")
     out = tmp_path / "run"
-    maps = ["transaction_id=TRANSACTION_ID", "timestamp=TX_DATETIME", "customer_id=CUSTOMER_ID",
-            "terminal_id=TERMINAL_ID", "amount=TX_AMOUNT", "is_fraud=TX_FRAUD"]
-    args = ["run", "finance-fraud", "--tiny", "--data", str(path), "--out", str(out), "--device", "cpu", "--no-progress"]
+    maps = [
+        "transaction_id=TRANSACTION_ID",
+        "timestamp=TX_DATETIME",
+        "customer_id=CUSTOMER_ID",
+        "terminal_id=TERMINAL_ID",
+        "amount=TX_AMOUNT",
+        "is_fraud=TX_FRAUD",
+    ]
+    args = [
+        "run",
+        "finance-fraud",
+        "--tiny",
+        "--data",
+        str(path),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
     result = seek_plugins.invoke(*args, *(item for pair in maps for item in ("--map", pair)))
     assert result.exit_code == 0, result.output
     run = load_run(out)

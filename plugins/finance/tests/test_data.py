@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from seek.errors import DataError
 from seek_finance.data import load_transactions
 

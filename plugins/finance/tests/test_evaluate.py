@@ -6,6 +6,7 @@ from datetime import datetime
 
 import numpy as np
 import polars as pl
+
 from seek_finance.evaluate import (
     Periods,
     card_precision_at_k,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
+
 from seek_finance.features import FeatureConfig, compute_features, feature_names
 
 CFG = FeatureConfig()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from seek_finance.model import Fusion, assemble, positive_weight, sequence_index
 
 

@@ -6,6 +6,7 @@ import math
 from datetime import datetime, timedelta
 
 import polars as pl
+
 from seek_finance.features import FeatureConfig, compute_features, feature_names
 from seek_finance.online import OnlineState, to_micros
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
+
 from seek.errors import ConfigError
 from seek_finance.features import FeatureConfig, compute_features, feature_names
 from seek_finance.online import OnlineState, to_micros

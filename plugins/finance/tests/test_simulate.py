@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+
 from seek_finance.simulate import EVENTS, SimulatorConfig, simulate
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
+
 from seek.app import App, AppConfig, Predictor, Report, RunContext
 
 

@@ -20,6 +20,7 @@ ID_FIELDS = ("transaction_id", "customer_id", "terminal_id", "device_id")
 def transactions_schema():  # -> seek.data.schema.Schema
     """The transactions schema: the five core fields required, every other field optional."""
     import polars as pl
+
     from seek.data.schema import Field, Rule, Schema
 
     return Schema(
@@ -77,6 +78,7 @@ def _integer_ids(frame: pl.DataFrame) -> pl.DataFrame:
 def normalise(frame: pl.DataFrame, source: str = "data", label_delay_days: float = 7.0) -> LoadedData:
     """Validate an in-memory frame already named in the canonical schema."""
     import polars as pl
+
     from seek.data.schema import validate
 
     schema = transactions_schema()

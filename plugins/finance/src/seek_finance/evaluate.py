@@ -10,6 +10,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     import polars as pl
+
     from seek.app import Figure
     from seek.runs import RunFolder
 
@@ -140,8 +141,9 @@ def plot_curves(run: RunFolder, labels: np.ndarray, scores: dict[str, np.ndarray
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from seek.app import Figure
     from sklearn.metrics import precision_recall_curve, roc_curve
+
+    from seek.app import Figure
 
     fig_roc, ax = plt.subplots(figsize=(5, 4.5))
     for name, s in scores.items():
@@ -165,6 +167,7 @@ def plot_curves(run: RunFolder, labels: np.ndarray, scores: dict[str, np.ndarray
 def plot_scores(run: RunFolder, labels: np.ndarray, scores: np.ndarray, threshold: float) -> Figure:
     """Histogram of fused scores for genuine and fraudulent test transactions."""
     import matplotlib.pyplot as plt
+
     from seek.app import Figure
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -181,6 +184,7 @@ def plot_scores(run: RunFolder, labels: np.ndarray, scores: np.ndarray, threshol
 def plot_importance(run: RunFolder, names: list[str], gains: np.ndarray, top: int = 20) -> Figure:
     """Bar chart of the LightGBM features with the largest total gain."""
     import matplotlib.pyplot as plt
+
     from seek.app import Figure
 
     order = np.argsort(gains)[::-1][:top][::-1]

@@ -231,6 +231,7 @@ def train_sequence(
 ) -> torch.nn.Module:
     """Train the sequence model with the core Trainer, keeping the epoch with the best validation loss."""
     import torch
+
     from seek.training import Trainer, TrainerConfig
 
     torch.manual_seed(seed)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
@@ -37,7 +37,7 @@ def to_micros(value: Any) -> int:
     """Microseconds since the epoch (naive UTC) from a datetime, an ISO string or a number of seconds."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         delta = value - _EPOCH
         return (delta.days * 86400 + delta.seconds) * _US + delta.microseconds
     if isinstance(value, str):

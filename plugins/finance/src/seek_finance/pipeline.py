@@ -9,9 +9,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from seek.app import Report, RunContext
 from seek.errors import ConfigError, DataError
-
 from seek_finance.app import FraudConfig
 
 if TYPE_CHECKING:

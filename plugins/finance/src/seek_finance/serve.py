@@ -11,13 +11,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from seek.errors import DataError
 
 if TYPE_CHECKING:
     import lightgbm as lgb
     import polars as pl
-    from seek.runs import RunFolder
 
+    from seek.runs import RunFolder
     from seek_finance.app import FraudConfig
     from seek_finance.features import FeatureConfig
     from seek_finance.model import Fusion
@@ -138,6 +139,7 @@ class FraudPredictor:
         """
         import lightgbm as lgb
         import polars as pl
+
         from seek.runs import load_run
 
         run = load_run(run_dir)

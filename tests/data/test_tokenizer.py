@@ -55,8 +55,9 @@ def test_model_inputs_feed_the_seek_transformer_token_adapter() -> None:
     batch = model_inputs(tokenizer, ["card not present fraud", "ok"], max_length=16)
     assert batch["x"].dtype == torch.long and batch["x"].shape == batch["mask"].shape
     assert batch["mask"][1].sum() < batch["mask"][0].sum()  # the short text is padded
-    model = SeekTransformer(SeekConfig.preset("tiny", input_type="tokens", vocab_size=tokenizer.get_vocab_size(),
-                                              num_outputs=3)).eval()
+    model = SeekTransformer(
+        SeekConfig.preset("tiny", input_type="tokens", vocab_size=tokenizer.get_vocab_size(), num_outputs=3)
+    ).eval()
     with torch.no_grad():
         both = model(batch["x"], batch["mask"])
         alone = model(batch["x"][1:, : int(batch["mask"][1].sum())])

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from training_worker import Net, make_data
+
 from seek.errors import ConfigError
 from seek.runs import RunFolder
 from seek.training import Callback, Trainer, TrainerConfig
@@ -26,7 +28,6 @@ from seek.training.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
-from training_worker import Net, make_data
 
 WORKER = Path(__file__).parent / "training_worker.py"
 

@@ -48,8 +48,13 @@ def test_run_writes_sealed_folder_and_prints_metrics(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"run folder: {out}" in result.output
     assert "mean" in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "manifest.json", "metrics.json", "report.md",
-                                                       "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "manifest.json",
+        "metrics.json",
+        "report.md",
+        "run.json",
+    ]
     assert json.loads((out / "config.json").read_text()) == {"values": [1.0, 5.0]}
     assert json.loads((out / "run.json").read_text())["status"] == "finished"
 
@@ -75,8 +80,16 @@ def test_run_with_config_file(cli, tmp_path):
     [
         (["run", "nope"], 1, "error: unknown app 'nope' (available: hello-stats, quickstart-digits"),
         (["run", "hello-stats", "--set", "colour=red"], 2, "error: config key 'colour': unknown key (given 'red')"),
-        (["run", "hello-stats", "--set", "values=abc"], 2, "error: config key 'values': got 'abc'; expected input should be a valid list"),
-        (["run", "quickstart-digits", "--set", "epochs=0"], 2, "error: config key 'epochs': got 0; expected input should be greater than or equal to 1"),
+        (
+            ["run", "hello-stats", "--set", "values=abc"],
+            2,
+            "error: config key 'values': got 'abc'; expected input should be a valid list",
+        ),
+        (
+            ["run", "quickstart-digits", "--set", "epochs=0"],
+            2,
+            "error: config key 'epochs': got 0; expected input should be greater than or equal to 1",
+        ),
         (["apps", "show", "nope"], 1, "error: unknown app 'nope'"),
         (["run", "hello-stats", "--resume"], 2, "error: --resume needs --out DIR"),
     ],
@@ -124,6 +137,8 @@ def test_data_and_map_flags_need_an_app_that_reads_data(cli, tmp_path):
     data.write_text("a\n1\n")
     result = cli.invoke("run", "hello-stats", "--data", str(data))
     assert result.exit_code == 2
-    assert result.output == "error: --data: app 'hello-stats' does not read a data file (its config has no 'data' key)\n"
+    assert (
+        result.output == "error: --data: app 'hello-stats' does not read a data file (its config has no 'data' key)\n"
+    )
     result = cli.invoke("run", "hello-stats", "--map", "timestamp=TX")
     assert result.exit_code == 2 and "takes no column mapping" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from seek.errors import ConfigError
 from seek.training import TrainerConfig
 from seek.training.schedule import WarmupSchedule

@@ -168,8 +168,12 @@ class LenientPlugin:
 
 def test_app_thresholds_apply_and_command_line_overrides_win(tmp_path: Path, seek_plugins) -> None:
     seek_plugins.register(LenientPlugin(), name="lenient")
-    path = write(tmp_path, "s.csv", "id,WEIGHT_KG,pickup,delivery\n1,2.5,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
-                 "2,-1,2024-01-01 00:00:00,2024-01-02 00:00:00\n")
+    path = write(
+        tmp_path,
+        "s.csv",
+        "id,WEIGHT_KG,pickup,delivery\n1,2.5,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
+        "2,-1,2024-01-01 00:00:00,2024-01-02 00:00:00\n",
+    )
     assert seek_plugins.invoke("data", "check", path, "--schema", "ship-lenient").exit_code == 0
     strict = seek_plugins.invoke("data", "check", path, "--schema", "ship-lenient", "--threshold", "validity=0.9")
     assert strict.exit_code == 1 and "threshold failed: validity 0.5000 < 0.9" in strict.output

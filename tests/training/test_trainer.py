@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 import torch
+from training_worker import Net, make_data
+
 from seek.errors import ConfigError
 from seek.runs import RunFolder
 from seek.training import Callback, StopTraining, Trainer, TrainerConfig
-from training_worker import Net, make_data
 
 
 def ce(outputs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:

@@ -11,8 +11,20 @@ import time
 
 import pytest
 
-ARGS = ["quickstart-digits", "--set", "epochs=3", "--set", "checkpoint_every_steps=7", "--set", "patience=10",
-        "--device", "cpu", "--seed", "3", "--no-progress"]
+ARGS = [
+    "quickstart-digits",
+    "--set",
+    "epochs=3",
+    "--set",
+    "checkpoint_every_steps=7",
+    "--set",
+    "patience=10",
+    "--device",
+    "cpu",
+    "--seed",
+    "3",
+    "--no-progress",
+]
 
 
 def _seek(*args: str) -> list[str]:
@@ -25,8 +37,9 @@ def test_run_killed_midway_and_resumed_ends_with_identical_metrics(tmp_path):
     subprocess.run(_seek("run", *ARGS, "--out", str(straight)), check=True, capture_output=True, timeout=600)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_seek("run", *ARGS, "--out", str(killed)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _seek("run", *ARGS, "--out", str(killed)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     checkpoints = killed / "checkpoints"
     while time.monotonic() < deadline and proc.poll() is None:
@@ -38,8 +51,23 @@ def test_run_killed_midway_and_resumed_ends_with_identical_metrics(tmp_path):
     proc.wait()
     assert not (killed / "metrics.json").exists()
 
-    resumed = subprocess.run(_seek("run", "quickstart-digits", "--out", str(killed), "--resume", "--device", "cpu",
-                                   "--seed", "3", "--no-progress"), capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        _seek(
+            "run",
+            "quickstart-digits",
+            "--out",
+            str(killed),
+            "--resume",
+            "--device",
+            "cpu",
+            "--seed",
+            "3",
+            "--no-progress",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((killed / "run.json").read_text())["resumed"] is True
     assert json.loads((killed / "metrics.json").read_text()) == json.loads((straight / "metrics.json").read_text())

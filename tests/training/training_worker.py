@@ -1,8 +1,8 @@
 """Small training scripts the training tests run in subprocesses (a SIGKILL target, and torchrun workers).
 
-python tests/training_worker.py resume OUT [--resume]      # trains into run folder OUT, slowly enough to kill
-python -m torch.distributed.run --nproc_per_node 2 tests/training_worker.py ddp OUT   # gloo variants
-python tests/training_worker.py ddp OUT                     # the same runs in one process
+python tests/training/training_worker.py resume OUT [--resume]      # trains into run folder OUT, slowly enough to kill
+python -m torch.distributed.run --nproc_per_node 2 tests/training/training_worker.py ddp OUT   # gloo variants
+python tests/training/training_worker.py ddp OUT                     # the same runs in one process
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import save_file
+
 from seek.runs import RunFolder
 from seek.training import Callback, Trainer, TrainerConfig
 from seek.training.state_dicts import model_state

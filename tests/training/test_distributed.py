@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from training_worker import Net, ddp_job
+
 from seek.errors import ConfigError, RunError
 from seek.training import gradient_bytes_per_step, open_run_folder
 from seek.training.data import epoch_plan
 from seek.training.distributed import DistInfo, detect, wrap_model
-from training_worker import Net, ddp_job
 
 WORKER = Path(__file__).parent / "training_worker.py"
 
