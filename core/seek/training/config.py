@@ -1,107 +1,80 @@
-"""TrainerConfig: every knob of the training loop, validated on construction."""
+"""TrainerConfig: every knob of the training loop, a pydantic model like every other Seek config."""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seek.errors import ConfigError
 
-PRECISIONS = ("fp32", "bf16", "fp16")
-SCHEDULES = ("cosine", "linear", "constant")
-OPTIMIZERS = ("adamw", "sgd")
-DISTRIBUTED = ("ddp", "fsdp")
-COMPRESSIONS = (None, "bf16", "fp16", "powersgd")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+SCHEDULES: tuple[str, ...] = ("cosine", "linear", "constant")
+OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
+DISTRIBUTED: tuple[str, ...] = ("ddp", "fsdp")
+COMPRESSIONS: tuple[str | None, ...] = (None, "bf16", "fp16", "powersgd")
 
 
-@dataclass
-class TrainerConfig:
+class TrainerConfig(BaseModel):
     """How to train: epochs, batch, optimiser, precision, schedule, early stopping, checkpoints, distribution.
 
     ``batch_size`` is the global micro-batch (split across ranks under torchrun); one optimiser step
-    sees ``batch_size * accumulation_steps`` samples.
+    sees ``batch_size * accumulation_steps`` samples. Nested in an app's Config it is set with
+    ``--set model.trainer.lr=1e-3``; built directly, a bad value raises one-line ``ConfigError``.
     """
 
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 3e-4
-    weight_decay: float = 0.01
-    accumulation_steps: int = 1
-    precision: str = "fp32"
-    grad_clip: float | None = 1.0
-    warmup_ratio: float = 0.1
-    schedule: str = "cosine"
-    min_lr_ratio: float = 0.0
-    optimizer: str = "adamw"
-    early_stopping_patience: int | None = 3
-    monitor: str = "val_loss"
-    mode: str = "min"
-    restore_best: bool = True
-    checkpoint_every_steps: int = 0
-    keep_checkpoints: int = 2
-    num_workers: int = 0
-    eval_batch_size: int | None = None
-    seed: int = 0
-    distributed: str = "ddp"
-    grad_compression: str | None = None
-    powersgd_rank: int = 4
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
-    def __post_init__(self) -> None:
-        _positive_int(self, "epochs", "batch_size", "accumulation_steps", "keep_checkpoints", "powersgd_rank")
-        _non_negative_int(self, "checkpoint_every_steps", "num_workers", "seed")
-        if self.eval_batch_size is not None:
-            _positive_int(self, "eval_batch_size")
-        if self.early_stopping_patience is not None:
-            _non_negative_int(self, "early_stopping_patience")
-        if not self.lr > 0:
-            raise ConfigError(f"trainer.lr: must be > 0, got {self.lr!r}")
-        if self.weight_decay < 0:
-            raise ConfigError(f"trainer.weight_decay: must be >= 0, got {self.weight_decay!r}")
-        if self.grad_clip is not None and self.grad_clip < 0:
-            raise ConfigError(f"trainer.grad_clip: must be >= 0 (0 or None = off), got {self.grad_clip!r}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"trainer.warmup_ratio: must be in [0, 1), got {self.warmup_ratio!r}")
-        if not 0 <= self.min_lr_ratio <= 1:
-            raise ConfigError(f"trainer.min_lr_ratio: must be in [0, 1], got {self.min_lr_ratio!r}")
-        _choice(self, "precision", PRECISIONS)
-        _choice(self, "schedule", SCHEDULES)
-        _choice(self, "optimizer", OPTIMIZERS)
-        _choice(self, "mode", ("min", "max"))
-        _choice(self, "distributed", DISTRIBUTED)
-        _choice(self, "grad_compression", COMPRESSIONS)
+    epochs: int = Field(10, ge=1, strict=True, description="passes over the training data")
+    batch_size: int = Field(32, ge=1, strict=True, description="global micro-batch")
+    lr: float = Field(3e-4, gt=0, description="peak learning rate")
+    weight_decay: float = Field(0.01, ge=0)
+    accumulation_steps: int = Field(1, ge=1, strict=True, description="micro-batches per optimiser step")
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="fp16 needs CUDA (GradScaler)")
+    grad_clip: float | None = Field(1.0, ge=0, description="max gradient norm; 0 or None = off")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    min_lr_ratio: float = Field(0.0, ge=0, le=1)
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    early_stopping_patience: int | None = Field(3, ge=0, strict=True, description="epochs without gain; None = off")
+    monitor: str = Field("val_loss", description="metric early stopping and restore_best watch")
+    mode: Literal["min", "max"] = "min"
+    restore_best: bool = True
+    checkpoint_every_steps: int = Field(0, ge=0, strict=True, description="0 = only at epoch ends")
+    keep_checkpoints: int = Field(2, ge=1, strict=True)
+    num_workers: int = Field(0, ge=0, strict=True)
+    eval_batch_size: int | None = Field(None, ge=1, strict=True)
+    seed: int = Field(0, ge=0, strict=True)
+    distributed: Literal["ddp", "fsdp"] = "ddp"
+    grad_compression: Literal["bf16", "fp16", "powersgd"] | None = None
+    powersgd_rank: int = Field(4, ge=1, strict=True)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc)) from None
+
+    @model_validator(mode="after")
+    def _compression_needs_ddp(self) -> TrainerConfig:
         if self.grad_compression is not None and self.distributed == "fsdp":
-            raise ConfigError("trainer.grad_compression: DDP communication hooks do not apply to distributed='fsdp'")
+            raise ValueError("grad_compression: DDP communication hooks do not apply to distributed='fsdp'")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""
-        return dataclasses.asdict(self)
+        return self.model_dump(mode="json")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainerConfig:
         """Build from a dict, naming any unknown key."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"trainer.{unknown[0]}: unknown setting (known: {', '.join(sorted(known))})")
         return cls(**values)
 
 
-def _positive_int(cfg: TrainerConfig, *names: str) -> None:
-    for name in names:
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"trainer.{name}: must be an integer >= 1, got {value!r}")
-
-
-def _non_negative_int(cfg: TrainerConfig, *names: str) -> None:
-    for name in names:
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"trainer.{name}: must be an integer >= 0, got {value!r}")
-
-
-def _choice(cfg: TrainerConfig, name: str, choices: tuple[Any, ...]) -> None:
-    value = getattr(cfg, name)
-    if value not in choices:
-        raise ConfigError(f"trainer.{name}: must be one of {', '.join(map(repr, choices))}, got {value!r}")
+def _one_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "config"
+    if error["type"] == "extra_forbidden":
+        return f"trainer.{key}: unknown setting (known: {', '.join(sorted(TrainerConfig.model_fields))})"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"trainer.{key}: {message}, got {error.get('input')!r}"
