@@ -173,3 +173,49 @@ def test_seek_commands_failure_marks_plugin_broken_and_cli_still_starts(seek_plu
 def test_builtin_plugin_lists_core_version(seek_plugins):
     (core,) = [r for r in seek_plugins.manager.plugins() if r.builtin]
     assert (core.distribution, core.version, core.apps) == ("seek", seek.__version__, ["quickstart-digits"])
+
+
+def _exiting_module(tmp_path, monkeypatch, name: str, body: str) -> metadata.EntryPoint:
+    (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return metadata.EntryPoint(name=name, value=name, group="seek")
+
+
+def test_plugin_calling_sys_exit_on_import_is_broken_and_help_and_list_still_work(tmp_path, monkeypatch, hello_plugin):
+    exiting = _exiting_module(tmp_path, monkeypatch, "seek_quitter", "import sys\nsys.exit('no licence file')\n")
+    manager = PluginManager(env={})
+    manager.load_builtins()
+    manager.load_entry_points([exiting, *_fake_entry_points("hello")])
+    harness = PluginHarness()
+    harness.manager = manager
+    states = {r.name: (r.status, r.error) for r in manager.plugins()}
+    assert states["seek_quitter"] == ("broken", "import failed: SystemExit: sys.exit('no licence file') called")
+    assert states["hello"] == ("ok", None)
+    assert harness.invoke("--help").exit_code == 0
+    listed = harness.invoke("plugins", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert {row["name"]: row["status"] for row in json.loads(listed.output)}["seek_quitter"] == "broken"
+
+
+@pytest.mark.parametrize("error", [SystemExit(3), GeneratorExit()])
+def test_hooks_raising_base_exceptions_mark_the_plugin_broken(seek_plugins, error):
+    class ExitingApps:
+        @seek.hookimpl
+        def seek_apps(self):
+            raise error
+
+    class ExitingCommands:
+        @seek.hookimpl
+        def seek_commands(self, cli: click.Group):
+            raise error
+
+    assert seek_plugins.register(ExitingApps(), "apps-exit").status == "broken"
+    seek_plugins.register(ExitingCommands(), "cmd-exit")
+    assert seek_plugins.invoke("--help").exit_code == 0
+    assert {r.name: r.status for r in seek_plugins.manager.plugins()}["cmd-exit"] == "broken"
+    assert seek_plugins.register_failing("import-exit", error).status == "broken"
+
+
+def test_keyboard_interrupt_in_a_plugin_is_not_swallowed(seek_plugins):
+    with pytest.raises(KeyboardInterrupt):
+        seek_plugins.register_failing("ctrl-c", KeyboardInterrupt())

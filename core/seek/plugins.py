@@ -44,7 +44,14 @@ def _names(value: str | None) -> set[str]:
     return {part.strip() for part in (value or "").split(",") if part.strip()}
 
 
+#: What a plugin may raise and still leave the CLI working: everything but Ctrl-C. ``sys.exit()`` at import
+#: time (SystemExit) or a plugin raising GeneratorExit must not take ``seek --help`` down with it.
+_PLUGIN_FAILURES = (Exception, SystemExit, GeneratorExit)
+
+
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: sys.exit({exc.code!r}) called"
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
@@ -101,13 +108,13 @@ class PluginManager:
             return record
         try:
             plugin = loader()
-        except Exception as exc:  # a broken plugin must never take the CLI down
+        except _PLUGIN_FAILURES as exc:  # a broken plugin must never take the CLI down
             record.status, record.error = "broken", f"import failed: {_describe(exc)}"
             return record
         try:
             self._pm.register(plugin, name=name)
             self._pm.check_pending()  # hookimpls that match no hookspec (typos) are errors
-        except Exception as exc:
+        except _PLUGIN_FAILURES as exc:
             self._mark_broken(record, f"invalid plugin: {_describe(exc)}")
             return record
         self._collect_apps(record, plugin)
@@ -144,7 +151,7 @@ class PluginManager:
         for impl in self._impls("seek_apps", plugin):
             try:
                 result = impl.function()
-            except Exception as exc:
+            except _PLUGIN_FAILURES as exc:
                 self._mark_broken(record, f"seek_apps() failed: {_describe(exc)}")
                 return
             if not isinstance(result, (list, tuple)):
@@ -200,7 +207,7 @@ class PluginManager:
                 before = dict(cli.commands)
                 try:
                     impl.function(cli=cli)
-                except Exception as exc:
+                except _PLUGIN_FAILURES as exc:
                     cli.commands.clear()
                     cli.commands.update(before)
                     self._mark_broken(record, f"seek_commands() failed: {_describe(exc)}")
@@ -215,7 +222,7 @@ class PluginManager:
             for impl in self._impls("seek_term_dictionaries", plugin):
                 try:
                     found.extend(impl.function() or [])
-                except Exception as exc:
+                except _PLUGIN_FAILURES as exc:
                     self._mark_broken(record, f"seek_term_dictionaries() failed: {_describe(exc)}")
         return found
 
