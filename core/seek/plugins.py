@@ -64,7 +64,7 @@ class PluginManager:
         self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self._pm.add_hookspecs(hookspecs)
         self._records: dict[str, PluginRecord] = {}
-        self._apps: dict[str, App] = {}
+        self._apps: dict[str, App[Any]] = {}
         self._app_owner: dict[str, str] = {}
         self.conflicts: dict[str, list[str]] = {}
         self._disabled = _names(env.get(DISABLE_ENV))
@@ -147,7 +147,7 @@ class PluginManager:
     def _collect_apps(self, record: PluginRecord, plugin: object) -> None:
         from seek.app import App
 
-        found: list[App] = []
+        found: list[App[Any]] = []
         for impl in self._impls("seek_apps", plugin):
             try:
                 result = impl.function()
@@ -179,7 +179,7 @@ class PluginManager:
         """Every plugin seen, builtin first, then by name."""
         return sorted(self._records.values(), key=lambda r: (not r.builtin, r.name))
 
-    def apps(self) -> list[App]:
+    def apps(self) -> list[App[Any]]:
         """Every usable app, by name (conflicting names left out; see ``conflicts``)."""
         return [self._apps[name] for name in sorted(self._apps)]
 
@@ -187,7 +187,7 @@ class PluginManager:
         """The plugin record that provides an app."""
         return self._records[self._app_owner[app_name]]
 
-    def app(self, name: str) -> App:
+    def app(self, name: str) -> App[Any]:
         """Look up one app by name, with a readable error when it is unknown or claimed twice."""
         if name in self.conflicts:
             dists = " and ".join(self.conflicts[name])
@@ -221,7 +221,8 @@ class PluginManager:
                 continue
             for impl in self._impls("seek_term_dictionaries", plugin):
                 try:
-                    found.extend(impl.function() or [])
+                    contributed: Any = impl.function()
+                    found.extend(contributed or [])
                 except _PLUGIN_FAILURES as exc:
                     self._mark_broken(record, f"seek_term_dictionaries() failed: {_describe(exc)}")
         return found
