@@ -48,6 +48,7 @@ class TrainerConfig(BaseModel):
     distributed: Literal["ddp", "fsdp"] = "ddp"
     grad_compression: Literal["bf16", "fp16", "powersgd"] | None = None
     powersgd_rank: int = Field(4, ge=1, strict=True)
+    compile: bool = Field(False, description="torch.compile each transformer block in place (regional compilation)")
 
     def __init__(self, **values: Any) -> None:
         try:
