@@ -85,4 +85,4 @@ def test_tuning_an_app_without_a_metric_is_a_clear_error(seek_plugins, hello_plu
     seek_plugins.register(hello_plugin, "hello")
     result = seek_plugins.invoke("tune", "hello-stats", "--trials", "1", "--out", str(tmp_path / "t"))
     assert result.exit_code == 2
-    assert result.output == "error: app 'hello-stats' does not declare a tune_metric; it cannot be tuned\n"
+    assert result.output == "error: app 'hello-stats' declares no TuneSpec (App.tune); it cannot be tuned\n"

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from seek.runs import RunFolder
-
-T = TypeVar("T")
+    from seek.artifacts import ArtifactSpec
+    from seek.data.spec import DataSpec
 
 
 class AppConfig(BaseModel):
-    """Base for every app's Config: unknown keys are errors and assignments are validated."""
+    """Base for every app's Config (and its nested sections): unknown keys are errors, assignments validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+C = TypeVar("C", bound=AppConfig)
 
 
 @dataclass
@@ -56,12 +56,32 @@ class Predictor(Protocol):
     def predict(self, batch: list[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
 
 
-class App(ABC):
-    """One runnable domain application, such as ``finance-fraud``.
+@dataclass(frozen=True)
+class TuneSpec:
+    """What ``seek tune`` may search in an app and what it optimises.
+
+    ``params`` maps a search parameter (``lr``, ``weight_decay``, ``dropout``, ``batch_size``) to the dotted
+    config key it sets; ``space`` gives ranges this app knows better than the guide's defaults, as
+    ``--space`` specs (``{"lr": "3e-4:5e-3"}``; the user's ``--space`` still wins); ``metric`` is a key of
+    the trainer's per-epoch metrics and of the report's metrics.
+    """
+
+    params: Mapping[str, str]
+    metric: str
+    direction: Literal["maximize", "minimize"] = "maximize"
+    space: Mapping[str, str] = field(default_factory=dict)
+
+
+class App(ABC, Generic[C]):
+    """One runnable domain application, such as ``finance-fraud``, typed by its Config ``C``.
 
     Subclasses set ``name``, ``summary`` and ``Config`` (an :class:`AppConfig` whose fields carry
-    defaults and descriptions) and implement :meth:`run` and :meth:`predictor`. Modules defining
-    apps must stay light at import: import torch, polars and friends inside ``run``.
+    defaults and descriptions), implement :meth:`run` and :meth:`predictor`, and declare what the core
+    needs to drive them without app-specific code: ``data`` (the :class:`~seek.data.spec.DataSpec` of
+    the input it reads, or None), ``tune`` (a :class:`TuneSpec`, or None), ``artifacts`` (the model
+    files it writes, by role and kind), ``headline`` (the 3-8 metrics a summary shows) and ``tiny``
+    (overrides that make a run take seconds). Modules defining apps must stay light at import: import
+    torch, polars and friends inside ``run``.
     """
 
     name: ClassVar[str]
@@ -69,23 +89,26 @@ class App(ABC):
     Config: ClassVar[type[AppConfig]]
     #: Overrides that make a run take seconds; used by tests and ``seek.testing``.
     tiny: ClassVar[dict[str, Any]] = {}
-    #: What ``seek tune`` may search: search parameter (lr, weight_decay, dropout, batch_size) -> config key.
-    tunable: ClassVar[dict[str, str]] = {}
-    #: The validation metric ``seek tune`` optimises (a key of the trainer's per-epoch metrics and of
-    #: the report's metrics) and its direction.
-    tune_metric: ClassVar[str | None] = None
-    #: Search ranges this app knows better than the guide's defaults, as ``--space`` specs
-    #: (``{"lr": "3e-4:5e-3"}``); the user's ``--space`` still wins.
-    tune_space: ClassVar[dict[str, str]] = {}
-    tune_direction: ClassVar[str] = "maximize"
+    #: The data the app reads (schema, mapping, label, key, rules, thresholds, input kinds); None = none.
+    data: ClassVar[DataSpec | None] = None
+    #: What ``seek tune`` may search and the metric it optimises; None = not tunable.
+    tune: ClassVar[TuneSpec | None] = None
+    #: The model artifacts a run writes (role, kind); serving, compression and monitoring read them.
+    artifacts: ClassVar[tuple[ArtifactSpec, ...]] = ()
+    #: The metrics a run's summary shows first (keys of metrics.json).
+    headline: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
-    def run(self, config: AppConfig, ctx: RunContext) -> Report:
-        """Train, evaluate and return the report; artifacts go to ``ctx.run``."""
+    def run(self, config: C, ctx: RunContext) -> Report:
+        """Train, evaluate and return the report; artifacts go to ``ctx.artifacts``."""
 
     def predictor(self, run_dir: str | os.PathLike[str]) -> Predictor:
         """Load a finished run folder and return an object with ``predict(batch)``."""
         raise NotImplementedError(f"app {self.name!r} does not serve predictions")
+
+    def example_records(self, run_dir: str | os.PathLike[str], n: int = 4) -> list[dict[str, Any]]:
+        """A few valid input records for the predictor of ``run_dir`` (conformance tests, docs, load tests)."""
+        raise NotImplementedError(f"app {self.name!r} gives no example records")
 
     def __repr__(self) -> str:
         return f"<App {self.name}>"
@@ -120,39 +143,5 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
-class RunContext:
-    """What an app gets besides its config: run folder, device, seed, logger and progress bars."""
-
-    def __init__(
-        self,
-        run: RunFolder,
-        device: str = "cpu",
-        seed: int = 0,
-        resume: bool = False,
-        logger: logging.Logger | None = None,
-        show_progress: bool = True,
-        callbacks: list[Any] | None = None,
-    ) -> None:
-        self.run = run
-        self.device = device
-        self.seed = seed
-        self.resume = resume
-        self.logger = logger or logging.getLogger(f"seek.run.{run.path.name}")
-        self.show_progress = show_progress
-        #: Extra trainer callbacks from the caller (e.g. ``seek tune``'s pruning); apps pass them to the Trainer.
-        self.callbacks = list(callbacks or [])
-        seed_everything(seed)
-
-    @property
-    def path(self) -> Path:
-        """The run folder."""
-        return self.run.path
-
-    def progress(self, iterable: Iterable[T], total: int | None = None, description: str = "") -> Iterator[T]:
-        """Iterate with a rich progress bar (silent when progress is off)."""
-        if not self.show_progress:
-            yield from iterable
-            return
-        from rich.progress import track
-
-        yield from track(iterable, total=total, description=description, transient=True)
+# RunContext lives in seek.context; re-exported here because every app imports it from seek.app.
+from seek.context import RunContext  # noqa: E402

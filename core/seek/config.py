@@ -40,7 +40,7 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise ConfigError(f"{path}: unsupported config format {suffix!r} (use .toml, .yaml or .json)")
     except ConfigError:
         raise
-    except Exception as exc:  # every parser has its own error class; all mean bad syntax
+    except Exception as exc:  # noqa: BLE001 - every parser has its own error class; all mean bad syntax
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{path}: invalid {suffix[1:].upper()} syntax: {first}") from None
     if data is None:
@@ -113,6 +113,14 @@ def format_validation_error(exc: ValidationError, given: Mapping[str, Any]) -> s
     return f"config key {key!r}: got {value!r}; expected {error['msg'][0].lower()}{error['msg'][1:]}{more}"
 
 
+def config_defaults(config_cls: type[BaseModel]) -> dict[str, Any]:
+    """The defaults of ``config_cls`` as a nested dict (empty when some field has no default)."""
+    try:
+        return config_cls().model_dump()
+    except ValidationError:
+        return {}
+
+
 def resolve_config(
     config_cls: type[C],
     file: str | os.PathLike[str] | None = None,
@@ -122,7 +130,8 @@ def resolve_config(
 ) -> C:
     """Build ``config_cls`` from ``base`` (e.g. tiny overrides), then ``file``, then ``--set`` pairs, then
     ``updates`` (already-typed values such as ``--data``/``--map``)."""
-    data: dict[str, Any] = dict(base or {})
+    # Nested values merge into the defaults: `--set lgbm.num_leaves=7` keeps every other default of `lgbm`.
+    data: dict[str, Any] = deep_merge(config_defaults(config_cls), base or {})
     if file is not None:
         data = deep_merge(data, load_config_file(file))
     data = deep_merge(data, parse_overrides(overrides))

@@ -52,7 +52,7 @@ def parse_space(specs: Sequence[str], app: App | None = None) -> dict[str, Param
     """The guide's defaults, then the app's ``tune_space``, then ``--space name=low:high`` (log-scaled for
     lr) or ``--space name=a,b,c``."""
     space = dict(DEFAULT_SPACE)
-    app_specs = [f"{name}={value}" for name, value in (app.tune_space if app else {}).items()]
+    app_specs = [f"{name}={value}" for name, value in (app.tune.space if app and app.tune else {}).items()]
     for spec in [*app_specs, *specs]:
         name, sep, value = spec.partition("=")
         if not sep or name not in DEFAULT_SPACE:
@@ -131,12 +131,12 @@ def _set_key(config: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
 
 
 def _check_app(app: App, space: Mapping[str, Param]) -> str:
-    if not app.tune_metric:
-        raise ConfigError(f"app {app.name!r} does not declare a tune_metric; it cannot be tuned")
-    missing = [name for name in space if name not in app.tunable]
+    if app.tune is None:
+        raise ConfigError(f"app {app.name!r} declares no TuneSpec (App.tune); it cannot be tuned")
+    missing = [name for name in space if name not in app.tune.params]
     if missing:
-        raise ConfigError(f"app {app.name!r} cannot tune {', '.join(missing)} (tunable: {', '.join(app.tunable)})")
-    return app.tune_metric
+        raise ConfigError(f"app {app.name!r} cannot tune {', '.join(missing)} (tunable: {', '.join(app.tune.params)})")
+    return app.tune.metric
 
 
 def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder) -> Report:
@@ -146,6 +146,8 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
     from seek.runner import execute
 
     metric = _check_app(app, settings.space)
+    assert app.tune is not None  # checked by _check_app
+    direction, tunable = app.tune.direction, app.tune.params
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = make_storage(settings.storage)
     name = settings.study_name or f"{app.name}-tune"
@@ -154,7 +156,7 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
         return optuna.create_study(
             study_name=name + suffix,
             storage=storage,
-            direction=app.tune_direction,
+            direction=direction,
             load_if_exists=True,
             sampler=optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=min(5, settings.trials)),
             pruner=optuna.pruners.HyperbandPruner(min_resource=1),
@@ -168,7 +170,7 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
             params.update({p: settings.space[p].suggest(trial, p) for p in names})
             config = base
             for param, value in params.items():
-                config = _set_key(config, app.tunable[param], value)
+                config = _set_key(config, tunable[param], value)
             resolved = app.Config.model_validate(config)
             trial.set_user_attr("params", params)
             result = execute(
@@ -192,7 +194,7 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
         done = [t for t in first.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not done:
             raise ConfigError("seek tune: no phase-1 trial completed (all pruned); give more --trials")
-        done.sort(key=lambda t: t.value, reverse=app.tune_direction == "maximize")
+        done.sort(key=lambda t: t.value, reverse=direction == "maximize")
         keep = done[: max(1, math.ceil(len(done) * settings.top_fraction))]
         fixed = [{p: t.params[p] for p in PHASE1} for t in keep]
         second = study("-phase2")
@@ -208,6 +210,8 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
 def _write_results(
     app: App, base: dict[str, Any], studies: Sequence[optuna.Study], metric: str, settings: TuneSettings, out: RunFolder
 ) -> Report:
+    assert app.tune is not None  # checked by _check_app
+    direction, tunable = app.tune.direction, app.tune.params
     rows = [
         {
             "study": s.study_name,
@@ -223,10 +227,10 @@ def _write_results(
     complete = [r for r in rows if r["state"] == "COMPLETE"]
     if not complete:
         raise ConfigError("seek tune: every trial was pruned or failed; nothing to report")
-    best = (max if app.tune_direction == "maximize" else min)(complete, key=lambda r: r["value"])
+    best = (max if direction == "maximize" else min)(complete, key=lambda r: r["value"])
     best_config = base
     for param, value in best["params"].items():
-        best_config = _set_key(best_config, app.tunable[param], value)
+        best_config = _set_key(best_config, tunable[param], value)
     best_config = app.Config.model_validate(best_config).model_dump(mode="json")
     out.write_json("trials.json", rows)
     out.write_json(
@@ -237,7 +241,7 @@ def _write_results(
         f"# Reproduce: seek run {app.name} --config best.toml --seed {settings.seed}\n"
     )
     out.write_text("best.toml", header + dump_toml(best_config))
-    out.save_figure(_history_plot(rows, metric, app.tune_direction), "optimization_history.png")
+    out.save_figure(_history_plot(rows, metric, direction), "optimization_history.png")
     pruned = sum(r["state"] == "PRUNED" for r in rows)
     table = ["| study | trial | state | " + metric + " | params |", "|---|---|---|---|---|"]
     table += [f"| {r['study']} | {r['number']} | {r['state']} | {_fmt(r['value'])} | `{r['params']}` |" for r in rows]

@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from seek import DataError
-from seek.apps.digits import DigitsApp
+from seek.apps.digits import DigitsApp, load_splits
 
 
 @pytest.mark.slow
@@ -17,9 +17,13 @@ def test_quickstart_digits_reaches_95_percent_and_its_predictor_agrees(seek_run_
     assert 0.9 <= metrics["test_macro_f1"] <= 1.0
     assert (run.path / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"confusion_matrix.png", "loss_curve.png", "model/model.safetensors"} <= set(run.files)
-    digits = load_digits()
-    answers = DigitsApp().predictor(run.path).predict([{"pixels": row.tolist()} for row in digits.data[:200]])
-    assert sum(a["label"] == t for a, t in zip(answers, digits.target[:200])) >= 190
+    # The predictor computes what evaluation computed: same test split, same accuracy.
+    config = DigitsApp.Config.model_validate(run.config)
+    test = load_splits(config, seed=0)["test"]
+    records = [{"pixels": (x.numpy().reshape(-1) * 16.0).tolist()} for x in test["x"]]
+    answers = DigitsApp().predictor(run.path).predict(records)
+    accuracy = sum(a["label"] == int(t) for a, t in zip(answers, test["y"], strict=True)) / len(answers)
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-12)
 
 
 def test_digits_predictor_answers_probabilities_and_rejects_malformed_records(seek_run_app):

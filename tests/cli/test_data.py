@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 import seek
 from seek.cli.data import command
 from seek.data.schema import Field, Rule, Schema
+from seek.data.spec import DataSpec
 
 
 def invoke(*args: str):
@@ -91,18 +93,18 @@ class ShipApp(seek.App):
     def run(self, config, ctx):  # pragma: no cover - never run here
         raise NotImplementedError
 
-    def data_schema(self) -> Schema:
-        return Schema(
+    data = DataSpec(
+        schema=Schema(
             [
                 Field("id", "int", required=True),
                 Field("weight", "float", required=True, min=0),
                 Field("pickup", "datetime", required=True),
                 Field("delivery", "datetime", required=True),
-            ]
-        )
-
-    data_mapping = {"weight": "WEIGHT_KG"}
-    data_rules = [Rule("delivery_after_pickup", pl.col("delivery") >= pl.col("pickup"), "delivery after pickup")]
+            ],
+            rules=[Rule("delivery_after_pickup", pl.col("delivery") >= pl.col("pickup"), "delivery after pickup")],
+        ),
+        mapping={"weight": "WEIGHT_KG"},
+    )
 
 
 class ShipPlugin:
@@ -157,7 +159,7 @@ def test_hook_seek_term_dictionaries_normalise_text_in_clean(tmp_path: Path, see
 
 class LenientShipApp(ShipApp):
     name = "ship-lenient"
-    data_thresholds = {"validity": 0.4, "consistency": 0.5}
+    data = dataclasses.replace(ShipApp.data, thresholds={"validity": 0.4, "consistency": 0.5})
 
 
 class LenientPlugin:

@@ -137,8 +137,6 @@ def test_data_and_map_flags_need_an_app_that_reads_data(cli, tmp_path):
     data.write_text("a\n1\n")
     result = cli.invoke("run", "hello-stats", "--data", str(data))
     assert result.exit_code == 2
-    assert (
-        result.output == "error: --data: app 'hello-stats' does not read a data file (its config has no 'data' key)\n"
-    )
+    assert result.output == "error: --data: app 'hello-stats' does not read user data (it declares no DataSpec)\n"
     result = cli.invoke("run", "hello-stats", "--map", "timestamp=TX")
-    assert result.exit_code == 2 and "takes no column mapping" in result.output
+    assert result.exit_code == 2 and "--map applies to --data" in result.output

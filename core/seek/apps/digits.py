@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from seek.app import App, AppConfig, Figure, Report, RunContext
+from seek.app import App, AppConfig, Figure, Report, RunContext, TuneSpec
+from seek.artifacts import ArtifactSpec
 
 ROWS, COLS = 8, 8
 
@@ -43,22 +44,26 @@ class DigitsConfig(AppConfig):
     test_fraction: float = Field(0.2, gt=0, lt=0.5, description="Share of samples held out for the test.")
 
 
-class DigitsApp(App):
+class DigitsApp(App[DigitsConfig]):
     """Classify 8x8 handwritten digits with the Seek transformer; trains in well under a minute on a CPU."""
 
-    name = "quickstart-digits"
-    summary = "Classify scikit-learn's bundled 8x8 handwritten digits (the reference app)."
-    Config = DigitsConfig
-    tiny = {"epochs": 2}
-    tunable = {"lr": "lr", "weight_decay": "weight_decay", "dropout": "dropout", "batch_size": "batch_size"}
-    tune_metric = "val_accuracy"
-    # The guide's 1e-5..5e-5 suits fine-tuning a pretrained model; this one trains from scratch.
-    tune_space = {"lr": "3e-4:5e-3"}
-    tune_direction = "maximize"
+    name: ClassVar[str] = "quickstart-digits"
+    summary: ClassVar[str] = "Classify scikit-learn's bundled 8x8 handwritten digits (the reference app)."
+    Config: ClassVar[type[AppConfig]] = DigitsConfig
+    tiny: ClassVar[dict[str, Any]] = {"epochs": 2}
+    tune: ClassVar[TuneSpec | None] = TuneSpec(
+        params={"lr": "lr", "weight_decay": "weight_decay", "dropout": "dropout", "batch_size": "batch_size"},
+        metric="val_accuracy",
+        # The guide's 1e-5..5e-5 suits fine-tuning a pretrained model; this one trains from scratch.
+        space={"lr": "3e-4:5e-3"},
+    )
+    artifacts: ClassVar[tuple[ArtifactSpec, ...]] = (
+        ArtifactSpec("classifier", "seek-transformer", "the digit classifier (8 rows of 8 pixels in, 10 logits out)"),
+    )
+    headline: ClassVar[tuple[str, ...]] = ("test_accuracy", "test_macro_f1", "val_accuracy", "epochs_trained")
 
-    def run(self, config: AppConfig, ctx: RunContext) -> Report:
+    def run(self, config: DigitsConfig, ctx: RunContext) -> Report:
         """Split, train, evaluate on the test split and write model + confusion matrix."""
-        assert isinstance(config, DigitsConfig)
         import torch
 
         previous = torch.get_num_threads()
@@ -73,23 +78,18 @@ class DigitsApp(App):
         from sklearn.metrics import confusion_matrix, f1_score
 
         from seek.models import SeekTransformer
-        from seek.training import Trainer
 
-        splits = load_splits(config, ctx.seed)
+        with ctx.stage("load"):
+            splits = load_splits(config, ctx.seed)
         model = SeekTransformer(model_config(config))
-        trainer = Trainer(
-            model,
-            trainer_config(config, ctx.seed),
-            callbacks=ctx.callbacks,
-            run=ctx.run,
-            device=ctx.device,
-            progress=ctx.show_progress,
-        )
-        fit = trainer.fit(splits["train"], splits["val"], resume=ctx.resume)
-        logits = trainer.predict(splits["test"])
+        trainer = ctx.trainer(model, trainer_config(config, ctx))
+        with ctx.stage("train"):
+            fit = trainer.fit(splits["train"], splits["val"], resume=ctx.resume)
+        with ctx.stage("evaluate"):
+            logits = trainer.predict(splits["test"])
         pred = logits.argmax(dim=-1).cpu().numpy()
         y_test = splits["test"]["y"].numpy()
-        model.save(ctx.run.file("model"))
+        ctx.artifacts.save_seek_model("classifier", model)
         ctx.run.save_figure(_confusion_plot(confusion_matrix(y_test, pred)), "confusion_matrix.png")
         metrics = {
             "test_accuracy": float((pred == y_test).mean()),
@@ -116,6 +116,12 @@ class DigitsApp(App):
         """Load the trained classifier from a verified run folder."""
         return DigitsPredictor(run_dir)
 
+    def example_records(self, run_dir: str | os.PathLike[str], n: int = 4) -> list[dict[str, Any]]:
+        """The first ``n`` bundled digits as predictor records."""
+        from sklearn.datasets import load_digits
+
+        return [{"pixels": row.tolist()} for row in load_digits().data[:n]]
+
 
 def model_config(config: DigitsConfig) -> Any:
     """The Seek transformer for 8 rows x 8 pixels, 10 classes."""
@@ -136,11 +142,9 @@ def model_config(config: DigitsConfig) -> Any:
     )
 
 
-def trainer_config(config: DigitsConfig, seed: int) -> Any:
+def trainer_config(config: DigitsConfig, ctx: RunContext) -> Any:
     """The Trainer settings for a digits run, monitoring validation accuracy."""
-    from seek.training import TrainerConfig
-
-    return TrainerConfig(
+    return ctx.trainer_config(
         epochs=config.epochs,
         batch_size=config.batch_size,
         lr=config.lr,
@@ -151,7 +155,6 @@ def trainer_config(config: DigitsConfig, seed: int) -> Any:
         monitor="val_accuracy",
         mode="max",
         checkpoint_every_steps=config.checkpoint_every_steps,
-        seed=seed,
     )
 
 
@@ -198,13 +201,10 @@ class DigitsPredictor:
     """Serve the digits classifier: each record has ``pixels``, 64 values in 0..16 (row by row)."""
 
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
-        from seek.models import SeekTransformer
+        from seek.artifacts import load_artifact
         from seek.runs import load_run
 
-        run = load_run(run_dir)
-        for name in ("model/model.safetensors", "model/model.json"):
-            run.verify(name)
-        self.model = SeekTransformer.load(run.path / "model").eval()
+        self.model = load_artifact(load_run(run_dir), "classifier")
 
     def predict(self, batch: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Return the digit and class probabilities for each record."""

@@ -2,75 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from seek.cli import SeekGroup
 
-
-@dataclass
-class DataSpec:
-    """What an App declares about its raw data (every attribute is optional on the App)."""
-
-    schema: Any = None
-    rules: list[Any] = field(default_factory=list)
-    mapping: dict[str, str] = field(default_factory=dict)
-    text_columns: list[str] = field(default_factory=list)
-    key: list[str] = field(default_factory=list)
-    label: str | None = None
-    steps: list[Any] = field(default_factory=list)
-    thresholds: dict[str, float | None] = field(default_factory=dict)
-
-    def quality_thresholds(self, overrides: tuple[str, ...], source: str) -> Any:
-        """The App's thresholds with ``--threshold NAME=VALUE`` overrides applied."""
-        from seek.data.quality import Thresholds
-
-        return Thresholds.parse(overrides, Thresholds.from_mapping(self.thresholds, source=source))
-
-
-def _declared(app: Any, name: str, default: Any) -> Any:
-    value = getattr(app, name, None)
-    if callable(value):
-        value = value()
-    return default if value is None else value
+if TYPE_CHECKING:
+    from seek.data.spec import DataSpec
 
 
 def app_data_spec(app_name: str | None) -> DataSpec:
-    """Look the app up through the plugin manager and read its optional data declarations.
+    """The DataSpec the app declares (an empty one without ``--schema``/``--app``)."""
+    from seek.data.spec import DataSpec
 
-    An App may define (as attributes or zero-argument methods): ``data_schema`` -> Schema,
-    ``data_rules`` -> list[Rule], ``data_mapping`` -> {schema column: file column},
-    ``data_text_columns`` -> list[str], ``data_key`` -> list[str], ``data_label`` -> str,
-    ``data_steps`` -> list of extra pipeline Steps, ``data_thresholds`` -> {dimension: minimum score}.
-    """
     if not app_name:
         return DataSpec()
     from seek.cli import current_manager
+    from seek.errors import ConfigError
 
     app = current_manager().app(app_name)
-    return DataSpec(
-        schema=_declared(app, "data_schema", None),
-        rules=list(_declared(app, "data_rules", [])),
-        mapping=dict(_declared(app, "data_mapping", {})),
-        text_columns=list(_declared(app, "data_text_columns", [])),
-        key=list(_declared(app, "data_key", [])),
-        label=_declared(app, "data_label", None),
-        steps=list(_declared(app, "data_steps", [])),
-        thresholds=dict(_declared(app, "data_thresholds", {})),
-    )
+    if app.data is None:
+        raise ConfigError(f"app {app_name!r} declares no data schema (App.data is None)")
+    return app.data
 
 
-def _load(path: str, spec: DataSpec) -> Any:
+def _load(path: str, spec: DataSpec, mapping: tuple[str, ...] = ()) -> Any:
+    from seek.cli.run import parse_mapping
     from seek.data.frames import read_frame
     from seek.data.schema import apply_mapping
 
+    columns = spec.resolve_mapping(parse_mapping(mapping))
     # With a schema, CSV columns stay text so bad values become rejected rows rather than a file error.
     frame = read_frame(path, as_text=spec.schema is not None)
-    if spec.mapping:
-        frame = apply_mapping(frame, spec.mapping, source=path)
+    if columns:
+        frame = apply_mapping(frame, columns, source=path)
     return frame
 
 
@@ -109,6 +76,7 @@ def command() -> None:
 @command.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--schema", "app_name", metavar="APP", help="Validate against the schema and rules APP declares.")
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN", help="Column holding a schema field.")
 @click.option("--label", help="Label column: estimates label noise (accuracy).")
 @click.option("--timestamp", help="Timestamp column for currentness (default: the schema's first timestamp).")
 @click.option("--key", multiple=True, help="Key column(s) for uniqueness (default: whole rows).")
@@ -125,6 +93,7 @@ def command() -> None:
 def check(
     file: str,
     app_name: str | None,
+    mapping: tuple[str, ...],
     label: str | None,
     timestamp: str | None,
     key: tuple[str, ...],
@@ -135,12 +104,12 @@ def check(
     from seek.data.quality import quality_report
 
     spec = app_data_spec(app_name)
-    frame = _load(file, spec)
+    frame = _load(file, spec, mapping)
     report = quality_report(
         frame,
         schema=spec.schema,
-        rules=spec.rules,
-        key=list(key) or spec.key or None,
+        rules=list(spec.rules),
+        key=list(key) or list(spec.key) or None,
         label=label or spec.label,
         timestamp=timestamp,
         thresholds=spec.quality_thresholds(thresholds, f"app {app_name!r} data_thresholds"),
@@ -157,6 +126,7 @@ def check(
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for the outputs.")
 @click.option("--app", "app_name", metavar="APP", help="Use the schema, rules and steps APP declares.")
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN", help="Column holding a schema field.")
 @click.option("--text", "text_columns", multiple=True, help="Text column(s) to filter and near-deduplicate.")
 @click.option("--key", multiple=True, help="Key column(s) for exact duplicates (default: whole rows).")
 @click.option(
@@ -178,6 +148,7 @@ def clean(
     file: str,
     out_dir: str,
     app_name: str | None,
+    mapping: tuple[str, ...],
     text_columns: tuple[str, ...],
     key: tuple[str, ...],
     near_threshold: float,
@@ -195,13 +166,13 @@ def clean(
     from seek.io import atomic_path, atomic_write_json
 
     spec = app_data_spec(app_name)
-    frame = _load(file, spec)
+    frame = _load(file, spec, mapping)
     columns = list(dict.fromkeys([*spec.text_columns, *text_columns]))
     dictionary = _installed_terms() if terms and columns else None
     steps: list[Any] = []
     if spec.schema is not None:
         steps.append(SchemaStep(spec.schema, source=file))
-    steps.append(ExactDuplicates(list(key) or spec.key or None))
+    steps.append(ExactDuplicates(list(key) or list(spec.key) or None))
     for column in columns:
         if column not in frame.columns:
             raise click.BadParameter(
@@ -211,7 +182,7 @@ def clean(
         if dictionary is not None:
             steps.append(NormaliseTerms(column, dictionary))
         steps.append(NearDuplicates(column, threshold=near_threshold))
-    steps += spec.steps
+    steps += list(spec.steps)
     result = Pipeline(steps).run(frame)
     out = Path(out_dir)
     for name, part in (("cleaned.parquet", result.kept), ("rejected.parquet", result.rejected)):
@@ -221,8 +192,8 @@ def clean(
     report = quality_report(
         result.kept,
         schema=spec.schema,
-        rules=spec.rules,
-        key=list(key) or spec.key or None,
+        rules=list(spec.rules),
+        key=list(key) or list(spec.key) or None,
         label=spec.label,
         thresholds=spec.quality_thresholds(thresholds, f"app {app_name!r} data_thresholds"),
         pipeline=result,
