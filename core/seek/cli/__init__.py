@@ -14,7 +14,24 @@ from seek.errors import SeekError
 from seek.plugins import PluginManager, get_manager
 
 # Core command modules, each exporting ``command``; listed so start-up imports nothing else.
-CORE_COMMANDS = ("plugins", "apps", "run", "tune", "data", "label")
+# A name whose module is not in this checkout yet is skipped (see _core_command).
+CORE_COMMANDS = (
+    "plugins",
+    "apps",
+    "run",
+    "runs",
+    "tune",
+    "update",
+    "compress",
+    "data",
+    "label",
+    "models",
+    "serve",
+    "worker",
+    "keys",
+    "monitor",
+    "new",
+)
 
 
 class SeekGroup(click.Group):
