@@ -9,7 +9,7 @@ baseline = SeekTransformer(cfg.replace(attention="full"))
 """
 
 from seek.models.config import PRESETS, SeekConfig
-from seek.models.flops import estimate_flops
+from seek.models.flops import estimate_flops, training_flops
 from seek.models.transformer import SeekTransformer
 
-__all__ = ["PRESETS", "SeekConfig", "SeekTransformer", "estimate_flops"]
+__all__ = ["PRESETS", "SeekConfig", "SeekTransformer", "estimate_flops", "training_flops"]

@@ -23,10 +23,15 @@ class SeekBlock(nn.Module):
         self.ffn = FeedForward(d, config.ffn_size, config.dropout)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, h: Tensor, valid: Tensor | None) -> Tensor:
-        """Update ``h`` (B, L, D), L a multiple of segment_size; ``valid`` (B, L) marks real positions."""
+    def forward(self, h: Tensor, valid: Tensor | None, full: bool = False) -> Tensor:
+        """Update ``h`` (B, L, D), L a multiple of segment_size; ``valid`` (B, L) marks real positions.
+
+        ``full=True`` (a sequence below ``config.full_attention_below``) runs the block as a plain
+        full-attention block on its local-attention weights, skipping the coarse branches and the fusion.
+        """
         x = self.norm1(h)
-        h = h + self.drop(self.fusion(x, self.attn(x, valid)))
+        mixed = self.attn.local(x, valid) if full else self.fusion(x, self.attn(x, valid))
+        h = h + self.drop(mixed)
         return h + self.drop(self.ffn(self.norm2(h)))
 
 
@@ -42,7 +47,7 @@ class FullAttentionBlock(nn.Module):
         self.ffn = FeedForward(d, config.ffn_size, config.dropout)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, h: Tensor, valid: Tensor | None) -> Tensor:
-        """Update ``h`` (B, L, D); ``valid`` (B, L) marks real positions."""
+    def forward(self, h: Tensor, valid: Tensor | None, full: bool = True) -> Tensor:
+        """Update ``h`` (B, L, D); ``valid`` (B, L) marks real positions (``full`` is always true here)."""
         h = h + self.drop(self.attn(self.norm1(h), valid))
         return h + self.drop(self.ffn(self.norm2(h)))

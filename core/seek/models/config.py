@@ -10,6 +10,10 @@ from seek.errors import ConfigError
 
 # Width/depth presets. tiny and small fit the 2-core CPU and the tests; base/large/xl cover the
 # production range (hidden 768-1536, heads 8-16). large (1024/16) is the GPU benchmark's model.
+# full_attention_below: below this many tokens the GPU presets run as plain full-attention blocks,
+# because there the hierarchy's extra kernels cost more than the attention they save (measured on
+# an H200, BENCHMARKS.md "GPU efficiency"); tiny keeps the hierarchy at every length (CPU and tests).
+_GPU_SWITCH = 0
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"hidden_size": 32, "num_layers": 2, "num_heads": 2, "segment_size": 16, "max_len": 1024},
     "small": {"hidden_size": 256, "num_layers": 4, "num_heads": 4, "segment_size": 64, "max_len": 16384},
@@ -17,6 +21,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "large": {"hidden_size": 1024, "num_layers": 24, "num_heads": 16, "segment_size": 128, "max_len": 16384},
     "xl": {"hidden_size": 1536, "num_layers": 24, "num_heads": 16, "segment_size": 128, "max_len": 16384},
 }
+for _name in ("small", "base", "large", "xl"):
+    PRESETS[_name]["full_attention_below"] = _GPU_SWITCH
 
 
 class SeekConfig(BaseModel):
@@ -36,6 +42,12 @@ class SeekConfig(BaseModel):
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
     attention: Literal["hierarchical", "full"] = Field(
         default="hierarchical", description="'full' gives the plain full-attention baseline of the same size"
+    )
+    full_attention_below: int = Field(
+        default=0,
+        ge=0,
+        description="hierarchical only: a sequence shorter than this many tokens goes through every block as plain "
+        "full attention on the block's local-attention and feed-forward weights (fusion skipped); 0 = never",
     )
     head: Literal["classification", "regression", "token"] = "classification"
     num_outputs: int = Field(default=2, ge=1)
@@ -64,6 +76,10 @@ class SeekConfig(BaseModel):
         if self.input_type == "dense" and self.input_dim is None:
             raise ConfigError("model config field 'input_dim': required when input_type='dense'")
         return self
+
+    def uses_full_attention(self, seq_len: int) -> bool:
+        """True when a sequence of ``seq_len`` tokens runs through full attention (baseline or below the switch)."""
+        return self.attention == "full" or seq_len < self.full_attention_below
 
     @property
     def head_dim(self) -> int:

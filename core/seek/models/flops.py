@@ -1,37 +1,52 @@
-"""Forward-pass FLOPs estimate of a Seek model from its config (matrix multiplies only)."""
+"""FLOPs of a Seek model from its config (matrix multiplies only): forward, and forward + backward."""
 
 from __future__ import annotations
 
 from seek.models.config import SeekConfig
 
 
+def _parts(config: SeekConfig, seq_len: int, batch_size: int) -> tuple[int, int, int]:
+    """Forward FLOPs split as (projections and other matmuls, attention scores + mixing, input adapter)."""
+    d, f, s = config.hidden_size, config.ffn_size, config.segment_size
+    if config.uses_full_attention(seq_len):
+        length = seq_len
+        dense = 8 * length * d * d  # q, k, v, out projections
+        core = 4 * length * length * d
+    else:
+        length = -(-seq_len // s) * s  # the model pads to whole segments
+        n = length // s
+        dense = (
+            8 * length * d * d  # local q, k, v, out projections
+            + 2 * n * d * d  # segment summary projection
+            + 8 * n * d * d  # global q, k, v, out projections
+            + 2 * d * d  # sequence branch projection
+            + 2 * length * d * 3  # fusion gate
+            + 4 * length * d  # coarse branches mixed in by one batched (S, 2) @ (2, D) matmul per segment
+        )
+        core = 4 * length * s * d + 4 * n * n * d  # local scores + mixing inside segments; global across them
+    ffn = 4 * length * d * f
+    adapter = 2 * length * (config.input_dim or 0) * d if config.input_type == "dense" else 0
+    head = 2 * length * d * config.num_outputs if config.head == "token" else 2 * d * d + 2 * d * config.num_outputs
+    layers = config.num_layers
+    return batch_size * (layers * (dense + ffn) + head), batch_size * layers * core, batch_size * adapter
+
+
 def estimate_flops(config: SeekConfig, seq_len: int, batch_size: int = 1) -> int:
     """Return forward FLOPs (2 per multiply-add) for ``batch_size`` sequences of ``seq_len`` positions.
 
-    Counts every matrix multiply (projections, attention scores and mixing, feed-forward, adapter,
-    head); norms, softmax and element-wise ops are left out (a few percent). A backward pass costs
-    about twice the forward.
+    Counts every matrix multiply (projections, attention scores and mixing, feed-forward, fusion,
+    adapter, head); norms, softmax and element-wise ops are left out (a few percent).
     """
-    d, f, s = config.hidden_size, config.ffn_size, config.segment_size
-    if config.attention == "hierarchical":
-        length = -(-seq_len // s) * s  # the model pads to whole segments
-        n = length // s
-        attention = (
-            8 * length * d * d  # local q, k, v, out projections
-            + 4 * length * s * d  # local scores and mixing, inside segments
-            + 2 * n * d * d  # segment summary projection
-            + 8 * n * d * d  # global q, k, v, out projections
-            + 4 * n * n * d  # global scores and mixing, across segments
-            + 2 * d * d  # sequence branch projection
-            + 2 * length * d * 3  # fusion gate
-        )
-    else:
-        length = seq_len
-        attention = 8 * length * d * d + 4 * length * length * d
-    ffn = 4 * length * d * f
-    adapter = 2 * length * (config.input_dim or 0) * d if config.input_type == "dense" else 0
-    if config.head == "token":
-        head = 2 * length * d * config.num_outputs
-    else:
-        head = 2 * d * d + 2 * d * config.num_outputs
-    return batch_size * (adapter + config.num_layers * (attention + ffn) + head)
+    matmul, core, adapter = _parts(config, seq_len, batch_size)
+    return matmul + core + adapter
+
+
+def training_flops(config: SeekConfig, seq_len: int, batch_size: int = 1) -> int:
+    """FLOPs of one forward + backward, counted as ``torch.utils.flop_counter.FlopCounterMode`` does on a GPU.
+
+    Every matmul costs 3x its forward (input and weight gradients); fused attention (flash or
+    memory-efficient kernels) 3.5x, since the counter takes its backward as the recomputed scores plus
+    four products; the dense input adapter 2x (its input needs no gradient). MFU is computed from this.
+    """
+    matmul, core, adapter = _parts(config, seq_len, batch_size)
+    return 3 * matmul + core * 7 // 2 + 2 * adapter

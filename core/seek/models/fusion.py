@@ -28,7 +28,11 @@ class MultiScaleFusion(nn.Module):
         token, segment, sequence = branches
         b, length, d = token.shape
         n = segment.shape[1]
-        w = self.gate_weights(x)
-        # Broadcasting, not expand + copy: the coarse branches are never materialised at length L.
-        seg = (w[..., 1:2].view(b, n, length // n, 1) * segment.unsqueeze(2)).view(b, length, d)
-        return w[..., 0:1] * token + seg + w[..., 2:3] * sequence.unsqueeze(1)
+        s = length // n
+        w = self.gate_weights(x).to(token.dtype)
+        # Both coarse branches enter through one batched matmul per segment, (S, 2) @ (2, D), added onto
+        # the weighted token branch in the same call: two passes over (B, L, D) instead of five, and the
+        # coarse branches are still never materialised at length L.
+        coarse = torch.stack((segment, sequence.unsqueeze(1).expand(b, n, d)), dim=2).view(b * n, 2, d)
+        weighted = (w[..., :1] * token).view(b * n, s, d)
+        return torch.baddbmm(weighted, w[..., 1:].reshape(b * n, s, 2), coarse).view(b, length, d)

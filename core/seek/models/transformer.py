@@ -15,13 +15,15 @@ from seek.io import atomic_path, atomic_write_json, sha256_file
 from seek.models.attention import pad_to_segments
 from seek.models.blocks import FullAttentionBlock, SeekBlock
 from seek.models.config import SeekConfig
-from seek.models.flops import estimate_flops
+from seek.models.flops import estimate_flops, training_flops
 from seek.models.layers import InputAdapter, OutputHead
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
 FORMAT = "seek-transformer"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 files predate ``full_attention_below``: they load with it at 0, which is how they computed.
+READABLE_VERSIONS = (1, 2)
 
 
 class SeekTransformer(nn.Module):
@@ -63,11 +65,12 @@ class SeekTransformer(nn.Module):
     def _hidden(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """Run adapter and blocks; return final-normed states and mask, both padded to whole segments."""
         valid = self._check(x, mask)
-        if self.config.attention == "hierarchical":
+        full = self.config.uses_full_attention(x.shape[1])
+        if not full:
             x, valid = pad_to_segments(x, valid, self.config.segment_size)
         h = self.adapter(x)
         for block in self.blocks:
-            h = block(h, valid)
+            h = block(h, valid, full)
         return self.norm(h), valid
 
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -90,6 +93,10 @@ class SeekTransformer(nn.Module):
     def flops(self, seq_len: int, batch_size: int = 1) -> int:
         """Return an estimate of forward FLOPs for ``batch_size`` sequences of ``seq_len`` positions."""
         return estimate_flops(self.config, seq_len, batch_size)
+
+    def training_flops(self, seq_len: int, batch_size: int = 1) -> int:
+        """Return forward + backward FLOPs as FlopCounterMode counts them on a GPU (the MFU numerator)."""
+        return training_flops(self.config, seq_len, batch_size)
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write model.safetensors and model.json (config + weights sha256) atomically into ``directory``."""
@@ -124,13 +131,16 @@ class SeekTransformer(nn.Module):
             raise DataError(f"{weights_path}: model weights file is missing")
         if sha256_file(weights_path) != meta.get("weights_sha256"):
             raise IntegrityError(f"{weights_path}: sha256 does not match the one recorded in {config_path}")
+        values = dict(meta["config"])
+        if meta["format_version"] == 1:
+            values.setdefault("full_attention_below", 0)
         try:
-            config = SeekConfig(**meta["config"])
+            config = SeekConfig(**values)
         except ConfigError as exc:
             raise ConfigError(f"{config_path}: {exc}") from None
         try:
             state = load_file(str(weights_path), device="cpu")
-        except Exception as exc:  # safetensors raises its own error types for malformed files
+        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for malformed files
             raise DataError(f"{weights_path}: not a readable safetensors file ({exc})") from None
         model = cls(config)
         _load_state(model, state, weights_path)
@@ -147,9 +157,10 @@ def _read_meta(path: Path) -> dict[str, Any]:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("config"), dict):
         raise DataError(f"{path}: not a Seek model config (field 'format' must be '{FORMAT}' and 'config' an object)")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in READABLE_VERSIONS:
         found = meta.get("format_version")
-        raise DataError(f"{path}: field 'format_version' is {found!r}, this Seek reads {FORMAT_VERSION}")
+        readable = " or ".join(map(str, READABLE_VERSIONS))
+        raise DataError(f"{path}: field 'format_version' is {found!r}, this Seek reads {readable}")
     return meta
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import torch
 
     from seek.training.trainer import FitResult, Trainer
@@ -27,8 +29,12 @@ class Callback:
         """Return the loss of one micro-batch, possibly with a term added (e.g. an EWC or L2 penalty)."""
         return loss
 
-    def on_step_end(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
-        """Called after every optimiser step with ``logs`` = {"loss", "lr", "grad_norm"} (``step`` counts from 1)."""
+    def on_step_end(self, trainer: Trainer, step: int, logs: Mapping[str, float]) -> None:
+        """Called after every optimiser step with ``logs`` = {"loss", "lr", "grad_norm"} (``step`` counts from 1).
+
+        The values are read from the device when accessed: a callback that reads one every step makes
+        the loop wait for the device each step; reading every N steps (or not at all) keeps it async.
+        """
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, metrics: dict[str, float]) -> None:
         """Called after validation of epoch ``epoch`` (from 1); may add keys to ``metrics`` or raise to stop.

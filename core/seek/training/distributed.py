@@ -203,6 +203,14 @@ def all_reduce_sum(values: list[float], info: DistInfo, device: torch.device) ->
     return tensor.tolist()
 
 
+def all_reduce_tensor(tensor: torch.Tensor, info: DistInfo) -> None:
+    """Sum ``tensor`` over every rank in place, on its device (no host sync on NCCL; a no-op in one process)."""
+    if info.enabled:
+        import torch.distributed as dist
+
+        dist.all_reduce(tensor)
+
+
 def gather_tensors(
     tensors: dict[str, torch.Tensor], info: DistInfo, device: torch.device
 ) -> list[dict[str, torch.Tensor]]:

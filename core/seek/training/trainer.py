@@ -16,12 +16,13 @@ from seek.errors import ConfigError
 from seek.training import checkpoint as ckpt
 from seek.training import distributed as dist_
 from seek.training.callbacks import Callback, StopTraining
+from seek.training.compiling import compile_blocks
 from seek.training.config import TrainerConfig
 from seek.training.data import as_dataset, epoch_plan, loader, steps_per_epoch, to_device, windows
 from seek.training.evaluation import forward_all
 from seek.training.history import write_history, write_loss_curve
 from seek.training.losses import default_loss, default_metrics, model_head
-from seek.training.progress import ProgressBar
+from seek.training.progress import ProgressBar, StepLogs
 from seek.training.schedule import build_scheduler
 from seek.training.state_dicts import load_model_state, load_optimizer_state, model_state, optimizer_state
 
@@ -99,6 +100,8 @@ class Trainer:
         self.run = run
         self.progress = progress
         self.model = model.to(self.device)
+        if self.config.compile:
+            compile_blocks(self.model)
         self.wrapped = dist_.wrap_model(
             self.model,
             self.dist,
@@ -112,6 +115,9 @@ class Trainer:
         self.scheduler: Any = None
         self.state = _Loop()
         self._best_weights: dict[str, Any] | None = None
+        # the epoch's running loss sum stays on the device (no host sync per step); state.loss_sum
+        # is brought up to date from it at checkpoints and epoch ends
+        self._loss_sum: torch.Tensor | None = None
 
     @property
     def _fsdp(self) -> bool:
@@ -136,7 +142,8 @@ class Trainer:
             raise ConfigError("Trainer: the model has no trainable parameters")
         if self.config.optimizer == "sgd":
             return torch.optim.SGD(groups, lr=self.config.lr, momentum=0.9)
-        return torch.optim.AdamW(groups, lr=self.config.lr)
+        # one fused kernel per parameter group on a GPU; the CPU keeps torch's default implementation
+        return torch.optim.AdamW(groups, lr=self.config.lr, fused=True if self.device.type == "cuda" else None)
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         import torch
@@ -216,10 +223,11 @@ class Trainer:
         bar.start_epoch(epoch_no, cfg.epochs, per_epoch, state.step_in_epoch)
         started = time.perf_counter()
         self.wrapped.train()
+        loss_sum = torch.tensor(state.loss_sum, dtype=torch.float64, device=self.device)
+        self._loss_sum = loss_sum
         for window in todo:
             window_total = sum(micro.global_size for micro in window)
             window_loss = torch.zeros((), dtype=torch.float64, device=self.device)
-            local_count = 0
             for i, micro in enumerate(window):
                 batch = to_device(next(data), self.device)
                 share = len(micro.indices)
@@ -233,44 +241,54 @@ class Trainer:
                     # window (times world size, since DDP averages over ranks) so the step sees the window mean
                     self.scaler.scale(loss * (share * info.world_size / window_total)).backward()
                 window_loss += loss.detach().double() * share
-                local_count += share
             grad_norm = self._optimizer_step()
-            loss_sum, count = dist_.all_reduce_sum([window_loss.item(), float(local_count)], info, self.device)
+            # summed over ranks on the device; the ranks' shares of a window add up to its global size
+            dist_.all_reduce_tensor(window_loss, info)
             state.global_step += 1
             state.step_in_epoch += 1
-            state.loss_sum += loss_sum
-            state.loss_count += count
+            loss_sum += window_loss
+            state.loss_count += float(window_total)
             lr = self.optimizer.param_groups[0]["lr"]
-            logs = {"loss": loss_sum / count, "lr": lr, "grad_norm": grad_norm}
+            step_loss = window_loss / window_total
+            logs = StepLogs({"loss": step_loss, "lr": lr, "grad_norm": grad_norm})
             for callback in self.callbacks:
                 callback.on_step_end(self, state.global_step, logs)
-            bar.step(logs["loss"], lr)
+            bar.step(step_loss, lr)
             every = cfg.checkpoint_every_steps
             if every and state.global_step % every == 0 and state.step_in_epoch < per_epoch:
                 self._checkpoint()
+        self._sync_loss()  # waits for the epoch's last step, so the epoch time below is the device's too
         self._end_epoch(val, epoch_no, time.perf_counter() - started, bar)
 
     @property
     def _pin(self) -> bool:
         return self.device.type == "cuda"
 
-    def _optimizer_step(self) -> float:
+    def _optimizer_step(self) -> float | torch.Tensor:
+        """Step the optimiser; return the gradient norm before clipping (a device scalar, NaN without clipping)."""
         import torch
 
         if self.scaler.is_enabled():
             self.scaler.unscale_(self.optimizer)
-        grad_norm = float("nan")
+        grad_norm: float | torch.Tensor = float("nan")
         if self.config.grad_clip:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-            grad_norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+            grad_norm = norm.full_tensor() if hasattr(norm, "full_tensor") else norm
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         return grad_norm
 
+    def _sync_loss(self) -> None:
+        """Copy the device-side running loss sum into ``state`` (one host sync)."""
+        if self._loss_sum is not None:
+            self.state.loss_sum = float(self._loss_sum)
+
     def _end_epoch(self, val: Any, epoch_no: int, seconds: float, bar: ProgressBar) -> None:
         cfg, state = self.config, self.state
+        self._sync_loss()
+        self._loss_sum = None
         row: dict[str, Any] = {
             "epoch": epoch_no,
             "step": state.global_step,
@@ -352,6 +370,7 @@ class Trainer:
         directory = self.checkpoint_dir
         if directory is None:
             return
+        self._sync_loss()
         weights = model_state(self.model, self._fsdp)
         optimizer = optimizer_state(self.model, self.optimizer, self._fsdp)
         rng = dist_.gather_tensors(ckpt.capture_rng(self.device), self.dist, self.device)
