@@ -8,7 +8,23 @@ import sys
 
 import pytest
 
-HEAVY = ["torch", "polars", "lightgbm", "pydicom", "SimpleITK", "onnxruntime", "sklearn", "pandas"]
+HEAVY = [
+    "torch",
+    "polars",
+    "lightgbm",
+    "pydicom",
+    "SimpleITK",
+    "onnxruntime",
+    "onnx",
+    "sklearn",
+    "pandas",
+    "fastapi",
+    "uvicorn",
+    "celery",
+    "mlflow",
+    "copier",
+    "optuna",
+]
 
 PROBE = """
 import json, sys
@@ -28,3 +44,10 @@ def test_light_commands_import_no_heavy_library(args):
     )
     loaded = json.loads(done.stderr.strip().splitlines()[-1])
     assert loaded == [], f"seek {' '.join(args)} imported {loaded}"
+
+
+def test_help_builds_no_app_and_imports_no_pydantic():
+    # Apps (and their pydantic Configs) are collected on first use: --help only needs the commands.
+    probe = PROBE.format(args=["--help"], heavy=["pydantic", "seek.app", "seek.apps.digits"])
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from seek import hookimpl
-from seek.app import App
+
+if TYPE_CHECKING:
+    from seek.app import App
 
 
 @hookimpl

@@ -66,7 +66,9 @@ class PluginManager:
         self._records: dict[str, PluginRecord] = {}
         self._apps: dict[str, App[Any]] = {}
         self._app_owner: dict[str, str] = {}
-        self.conflicts: dict[str, list[str]] = {}
+        self._conflicts: dict[str, list[str]] = {}
+        # Apps are collected on first use, not at load: `seek --help` never builds an App or its Config.
+        self._pending: list[tuple[PluginRecord, object]] = []
         self._disabled = _names(env.get(DISABLE_ENV))
         self._allowed = _names(env.get(ALLOW_ENV)) or None
 
@@ -117,12 +119,14 @@ class PluginManager:
         except _PLUGIN_FAILURES as exc:
             self._mark_broken(record, f"invalid plugin: {_describe(exc)}")
             return record
-        self._collect_apps(record, plugin)
+        self._pending.append((record, plugin))
         return record
 
     def register(self, plugin: object, name: str, distribution: str | None = None, version: str = "0") -> PluginRecord:
-        """Register an already-imported plugin object (tests, embedding)."""
-        return self.load(name, lambda: plugin, distribution=distribution, version=version)
+        """Register an already-imported plugin object (tests, embedding); its apps are collected at once."""
+        record = self.load(name, lambda: plugin, distribution=distribution, version=version)
+        self._ensure_apps()
+        return record
 
     def _disabled_reason(self, record: PluginRecord) -> str | None:
         if record.builtin:
@@ -143,6 +147,12 @@ class PluginManager:
         plugin = self._pm.get_plugin(record.name)
         if plugin is not None:
             self._pm.unregister(plugin)
+
+    def _ensure_apps(self) -> None:
+        while self._pending:
+            record, plugin = self._pending.pop(0)
+            if record.status == "ok":
+                self._collect_apps(record, plugin)
 
     def _collect_apps(self, record: PluginRecord, plugin: object) -> None:
         from seek.app import App
@@ -165,32 +175,42 @@ class PluginManager:
         for app in found:
             owner = self._app_owner.get(app.name)
             if owner is not None and owner != record.name:
-                dists = self.conflicts.setdefault(app.name, [self._records[owner].distribution])
+                dists = self._conflicts.setdefault(app.name, [self._records[owner].distribution])
                 dists.append(record.distribution)
                 self._apps.pop(app.name, None)
-            elif app.name not in self.conflicts:
+            elif app.name not in self._conflicts:
                 self._apps[app.name] = app
                 self._app_owner[app.name] = record.name
             record.apps.append(app.name)
 
     # -- the facade --------------------------------------------------------------------------
 
+    @property
+    def conflicts(self) -> dict[str, list[str]]:
+        """App names claimed by more than one plugin -> the distributions claiming them."""
+        self._ensure_apps()
+        return self._conflicts
+
     def plugins(self) -> list[PluginRecord]:
         """Every plugin seen, builtin first, then by name."""
+        self._ensure_apps()
         return sorted(self._records.values(), key=lambda r: (not r.builtin, r.name))
 
     def apps(self) -> list[App[Any]]:
         """Every usable app, by name (conflicting names left out; see ``conflicts``)."""
+        self._ensure_apps()
         return [self._apps[name] for name in sorted(self._apps)]
 
     def owner(self, app_name: str) -> PluginRecord:
         """The plugin record that provides an app."""
+        self._ensure_apps()
         return self._records[self._app_owner[app_name]]
 
     def app(self, name: str) -> App[Any]:
         """Look up one app by name, with a readable error when it is unknown or claimed twice."""
-        if name in self.conflicts:
-            dists = " and ".join(self.conflicts[name])
+        self._ensure_apps()
+        if name in self._conflicts:
+            dists = " and ".join(self._conflicts[name])
             raise PluginError(f"app {name!r} is provided by both {dists}; uninstall one or set {DISABLE_ENV}")
         if name not in self._apps:
             known = ", ".join(sorted(self._apps)) or "none installed"
@@ -199,7 +219,7 @@ class PluginManager:
 
     def add_commands(self, cli: click.Group) -> None:
         """Let every ok plugin add its click commands; one that fails is marked broken."""
-        for record in self.plugins():
+        for record in sorted(self._records.values(), key=lambda r: (not r.builtin, r.name)):
             plugin = self._pm.get_plugin(record.name)
             if record.status != "ok" or plugin is None:
                 continue
@@ -215,7 +235,7 @@ class PluginManager:
     def term_dictionaries(self) -> list[Any]:
         """Every terminology dictionary that ok plugins contribute."""
         found: list[Any] = []
-        for record in self.plugins():
+        for record in sorted(self._records.values(), key=lambda r: (not r.builtin, r.name)):
             plugin = self._pm.get_plugin(record.name)
             if record.status != "ok" or plugin is None:
                 continue
