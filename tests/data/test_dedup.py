@@ -22,9 +22,9 @@ def jaccard(a: str, b: str) -> float:
 def test_exact_duplicates_on_whole_rows_and_on_keys() -> None:
     frame = pl.DataFrame({"id": [1, 1, 2, 1], "v": ["a", "a", "b", "c"]})
     whole = Pipeline([ExactDuplicates()]).run(frame)
-    assert whole.rejected.select("row", "reason").to_dicts() == [{"row": 1, "reason": "duplicate of row 0"}]
+    assert whole.rejected.select("row", "reason").to_dicts() == [{"row": 2, "reason": "duplicate of row 1"}]
     keyed = Pipeline([ExactDuplicates(["id"])]).run(frame)
-    assert keyed.rejected["row"].to_list() == [1, 3] and keyed.kept["v"].to_list() == ["a", "b"]
+    assert keyed.rejected["row"].to_list() == [2, 4] and keyed.kept["v"].to_list() == ["a", "b"]
 
 
 def test_near_duplicates_found_above_threshold_and_kept_below() -> None:
@@ -38,7 +38,7 @@ def test_near_duplicates_found_above_threshold_and_kept_below() -> None:
     )
     result = Pipeline([NearDuplicates("text", threshold=0.8, num_perm=128)]).run(frame)
     assert result.kept["text"].to_list() == [base, far]
-    assert [r.split(" (")[0] for r in result.rejected["reason"].to_list()] == ["near-duplicate of row 0"] * 2
+    assert [r.split(" (")[0] for r in result.rejected["reason"].to_list()] == ["near-duplicate of row 1"] * 2
 
 
 def test_threshold_decides_at_the_estimated_jaccard() -> None:
@@ -59,7 +59,7 @@ def test_cjk_near_duplicates_differing_only_in_punctuation() -> None:
         {"text": ["今天天气很好，我们去公园散步吧。", "今天天气很好,我们去公园散步吧!", "货物已经到达港口请及时提货"]}
     )
     result = Pipeline([NearDuplicates("text", threshold=0.9)]).run(frame)
-    assert result.rejected["row"].to_list() == [1]
+    assert result.rejected["row"].to_list() == [2]
 
 
 def test_signatures_estimate_true_jaccard() -> None:
@@ -76,3 +76,19 @@ def test_lsh_band_choice_and_validation() -> None:
     assert 1 - (1 - 0.8**rows) ** bands >= 0.95
     with pytest.raises(ValueError, match="threshold"):
         NearDuplicates("text", threshold=0)
+
+
+def test_exact_duplicates_judge_valid_rows_after_normalisation() -> None:
+    from seek.data.schema import Field, Schema, SchemaStep
+
+    schema = Schema([Field("id", "int", required=True), Field("amount", "float", required=True, min=0)])
+    frame = pl.DataFrame({"id": ["3", "3", " 3", "3.0", "7"], "amount": ["-5", "1", "2", "3", "4"]})
+    result = Pipeline([SchemaStep(schema), ExactDuplicates(["id"])]).run(frame)
+    assert result.kept.rows() == [(3, 1.0), (7, 4.0)]  # row 1 is invalid, so row 2 is the first "3"
+    assert result.rejected.select("row", "reason").rows() == [
+        (1, "amount: -5 below the minimum 0"),
+        (3, "duplicate of row 2"),
+        (4, "duplicate of row 2"),
+    ]
+    text = Pipeline([ExactDuplicates(["code"])]).run(pl.DataFrame({"code": ["A1", " A1", "A1 ", "B2"]}))
+    assert text.kept["code"].to_list() == ["A1", "B2"]

@@ -24,8 +24,8 @@ def test_every_removed_row_is_in_rejected_with_step_reason_and_original_values()
         {"id": 4, "text": "ok text"},
     ]
     assert result.rejected.select("row", "step", "reason", "id", "text").to_dicts() == [
-        {"row": 2, "step": "exact_duplicates:id", "reason": "duplicate of row 1", "id": 2, "text": "fine text"},
-        {"row": 3, "step": "length:text", "reason": "too short: 2 < 4 characters", "id": 3, "text": "no"},
+        {"row": 3, "step": "exact_duplicates:id", "reason": "duplicate of row 2", "id": 2, "text": "fine text"},
+        {"row": 4, "step": "length:text", "reason": "too short: 2 < 4 characters", "id": 3, "text": "no"},
     ]
     counts = result.counts()
     assert counts["rows_in"] == counts["rows_kept"] + counts["rows_rejected"] == 5

@@ -6,6 +6,9 @@ Reading files (CSV, TSV, parquet, JSON lines)::
 
     frame = read_frame("tx.csv")                 # DataError "tx.csv: row 7, column 'amount': ..." when malformed
     frame = read_frame("tx.csv", as_text=True)   # every CSV column as text, for a Schema to cast
+    table = read_table("tx.csv", as_text=True)   # damaged records kept as rejected rows (line, reason, raw)
+    kept, rejected = validate(apply_mapping(table, mapping), schema, source="tx.csv")   # read rejects included
+    require_rows(kept, rejected, "tx.csv"); check_reject_share(table.rows_in, rejected, "tx.csv")
 
 Tabular schema validation (what a plugin such as finance uses to load transactions)::
 
@@ -72,7 +75,7 @@ from seek.data.augment import (
     check_no_leakage,
 )
 from seek.data.dedup import ExactDuplicates, NearDuplicates, minhash_signatures, near_duplicate_groups
-from seek.data.frames import read_frame
+from seek.data.frames import ReadResult, read_frame, read_table
 from seek.data.labeling import (
     Annotations,
     export_tasks,
@@ -82,6 +85,7 @@ from seek.data.labeling import (
     uncertainty,
 )
 from seek.data.quality import QualityReport, Thresholds, label_noise_estimate, quality_report
+from seek.data.rejects import check_reject_share, require_rows
 from seek.data.schema import Field, Rule, Schema, SchemaStep, apply_mapping, validate
 from seek.data.steps import CHANGED, REASON, ROW, FunctionStep, Pipeline, PipelineResult, Step, StepCount, reject_when
 from seek.data.terms import NormaliseTerms, Term, TermDictionary, collect_term_dictionaries, merge_dictionaries
@@ -106,6 +110,7 @@ __all__ = [
     "Pipeline",
     "PipelineResult",
     "QualityReport",
+    "ReadResult",
     "Rule",
     "Schema",
     "SchemaStep",
@@ -123,6 +128,7 @@ __all__ = [
     "assign_splits",
     "augment_train",
     "check_no_leakage",
+    "check_reject_share",
     "collect_term_dictionaries",
     "export_tasks",
     "import_annotations",
@@ -134,7 +140,9 @@ __all__ = [
     "probabilities_from_predictions",
     "quality_report",
     "read_frame",
+    "read_table",
     "reject_when",
+    "require_rows",
     "save_tokenizer",
     "select_uncertain",
     "text_steps",

@@ -13,7 +13,12 @@ if TYPE_CHECKING:
 
 
 class ExactDuplicates:
-    """Remove every repeat of a row (or of its ``subset`` columns) after the first, naming the row it repeats."""
+    """Remove every repeat of a row (or of its ``subset`` columns) after the first, naming the row it repeats.
+
+    Keys are compared after normalisation: text stripped of surrounding spaces (typed columns are
+    compared as cast). Placed after a SchemaStep it judges only the valid rows, so an invalid first row
+    never makes a valid second one a "duplicate".
+    """
 
     def __init__(self, subset: Sequence[str] | None = None, name: str | None = None) -> None:
         self.subset = list(subset) if subset else None
@@ -24,21 +29,28 @@ class ExactDuplicates:
         """Mark rows whose key already appeared in an earlier row."""
         import polars as pl
 
-        keys = self.subset or [c for c in frame.collect_schema().names() if not c.startswith("__seek")]
-        key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+        schema = frame.collect_schema()
+        keys = self.subset or [c for c in schema.names() if not c.startswith("__seek")]
+        # Judged after normalisation: " 3" and "3" are one key (typed columns were cast by the schema step).
+        normal = [pl.col(k).str.strip_chars() if schema[k] == pl.String else pl.col(k) for k in keys]
+        key = normal[0] if len(keys) == 1 else pl.struct(normal)
         data = frame.collect()
         duplicate = data.select(~key.is_first_distinct()).to_series()
         if not duplicate.any():
             return data.with_columns(pl.lit(None, dtype=pl.String).alias(REASON)).lazy()
         bad = data.filter(duplicate)
+        names = [f"__seek_key{i}" for i in range(len(keys))]
+        normalised = [expr.alias(name) for expr, name in zip(normal, names, strict=True)]
         # Only the keys that repeat are looked up: a small join, not one over the whole frame.
         firsts = (
             data.filter(~duplicate)
-            .select(*keys, pl.col(ROW).alias("__seek_first"))
-            .join(bad.select(keys).unique(), on=keys, how="semi", nulls_equal=True)
+            .select(*normalised, pl.col(ROW).alias("__seek_first"))
+            .join(bad.select(normalised).unique(), on=names, how="semi", nulls_equal=True)
         )
-        reasons = bad.join(firsts, on=keys, how="left", nulls_equal=True, maintain_order="left").select(
-            pl.format("duplicate of row {}", "__seek_first").alias(REASON)
+        reasons = (
+            bad.select(normalised)
+            .join(firsts, on=names, how="left", nulls_equal=True, maintain_order="left")
+            .select(pl.format("duplicate of row {}", "__seek_first").alias(REASON))
         )
         kept = data.filter(~duplicate).with_columns(pl.lit(None, dtype=pl.String).alias(REASON))
         return pl.concat([kept, bad.with_columns(reasons[REASON])], how="vertical").lazy()
@@ -58,7 +70,8 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     x = x + np.uint64(0x9E3779B97F4A7C15)
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    mixed: np.ndarray = x ^ (x >> np.uint64(31))
+    return mixed
 
 
 def minhash_signatures(

@@ -1,22 +1,93 @@
-"""Reading CSV, parquet and JSON-lines files into polars frames, with one-line errors naming file, row and column."""
+"""Reading CSV, parquet and JSON-lines files into polars frames; damaged records become rejected rows.
+
+:func:`read_table` returns a :class:`ReadResult`: the rows that parse, the row number of each, and the
+records that do not (row number, reason, raw text). Pass it to ``Pipeline.run`` or ``validate`` and the
+read rejects join the rejected rows, so rows in = kept + rejected counts every record of the file.
+:func:`read_frame` returns just the frame and raises one DataError line when any record is damaged.
+
+Row numbers, one convention everywhere (the ``row`` column of rejected.parquet and every message):
+
+- CSV: the file's line number; the header is line 1, so the first data row is line 2, and a record
+  with quoted newlines is numbered by the line it starts on. Blank lines are not records.
+- parquet and JSON lines: the 1-based record number (for JSON lines, blank lines are not records; a
+  message names the line too when the two differ).
+- an in-memory frame given to ``Pipeline.run``: the 1-based record number.
+
+A file that is not what its suffix says (a parquet or zip renamed .csv, a binary file) is one DataError
+line naming what it is.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seek.errors import DataError
 
 if TYPE_CHECKING:
-    import numpy as np
     import polars as pl
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-_CHUNK = 1 << 26
+#: The step name read rejects carry in the rejected frame.
+READ_STEP = "read"
+
+
+@dataclass
+class ReadResult:
+    """A file as read: good rows, each row's number (see the module docstring), and the damaged records.
+
+    ``rejected`` has the columns ``row`` (Int64), ``step`` (``"read"``), ``reason`` and ``raw`` (the
+    record's text as it was in the file).
+    """
+
+    frame: pl.DataFrame
+    rows: pl.Series
+    rejected: pl.DataFrame
+    source: str
+
+    @property
+    def rows_in(self) -> int:
+        """Every record of the file: good rows plus damaged ones."""
+        return self.frame.height + self.rejected.height
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    as_text: bool = False,
+    infer_rows: int = 10_000,
+    separator: str | None = None,
+) -> ReadResult:
+    """Read a CSV / parquet / JSON-lines file, keeping damaged records as rejected rows.
+
+    ``as_text`` keeps every CSV column as a string for a Schema to cast. Raises DataError (one line)
+    only when the file as a whole cannot be read: missing, a directory, not the format its suffix says,
+    no header line, or an unknown suffix.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a CSV, parquet or JSON-lines file")
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        frame = _read_parquet(path)
+        return _result(path, frame, _numbers(1, frame.height), [])
+    if suffix in JSONL_SUFFIXES:
+        return _read_jsonl(path)
+    if suffix in CSV_SUFFIXES:
+        from seek.data.csv_reader import read_csv_table
+
+        sep = separator or ("\t" if suffix == ".tsv" else ",")
+        frame, lines, damage = read_csv_table(path, sep, as_text=as_text, infer_rows=infer_rows)
+        return _result(path, frame, lines, damage.rejected)
+    raise DataError(f"{path}: unknown file type {suffix!r} (expected .csv, .tsv, .parquet or .jsonl)")
 
 
 def read_frame(
@@ -28,32 +99,67 @@ def read_frame(
 ) -> pl.DataFrame:
     """Read a CSV / parquet / JSON-lines file; ``as_text`` keeps every CSV column as a string for a Schema to cast.
 
-    Raises :class:`DataError` with one line naming the file, the row and the column when the file is
-    missing, not UTF-8, ragged, or has a value that does not fit its column's type.
+    Raises :class:`DataError` with one line naming the file, the line and the column when the file is
+    missing, not what its suffix says, or has a damaged record (ragged, bad quoting, not UTF-8); use
+    :func:`read_table` to load the rest and keep the damaged records as rejected rows.
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected a CSV, parquet or JSON-lines file")
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(path)
-    if suffix in JSONL_SUFFIXES:
-        return _read_jsonl(path)
-    if suffix in CSV_SUFFIXES:
-        sep = separator or ("\t" if suffix == ".tsv" else ",")
-        return _read_csv(path, sep, as_text=as_text, infer_rows=infer_rows)
-    raise DataError(f"{path}: unknown file type {suffix!r} (expected .csv, .tsv, .parquet or .jsonl)")
+    result = read_table(path, as_text=as_text, infer_rows=infer_rows, separator=separator)
+    if result.rejected.height:
+        first = result.rejected.row(0, named=True)
+        more = result.rejected.height - 1
+        also = f" (and {more:,} more damaged record{'s' if more > 1 else ''})" if more else ""
+        raise DataError(f"{result.source}: {_where(path, first['row'])}: {first['reason']}{also}")
+    return result.frame
+
+
+def _where(path: str | os.PathLike[str], row: int) -> str:
+    kind = Path(path).suffix.lower()
+    return f"line {row}" if kind in CSV_SUFFIXES else f"record {row}"
+
+
+def _numbers(start: int, count: int) -> Any:
+    import numpy as np
+
+    return np.arange(start, start + count, dtype=np.int64)
+
+
+def _result(path: Path, frame: pl.DataFrame, rows: Any, rejected: list[tuple[int, str, str]]) -> ReadResult:
+    import polars as pl
+
+    bad = pl.DataFrame(
+        {
+            "row": [r[0] for r in rejected],
+            "step": [READ_STEP] * len(rejected),
+            "reason": [r[1] for r in rejected],
+            "raw": [r[2] for r in rejected],
+        },
+        schema={"row": pl.Int64, "step": pl.String, "reason": pl.String, "raw": pl.String},
+    )
+    return ReadResult(frame=frame, rows=pl.Series("row", rows, dtype=pl.Int64), rejected=bad, source=str(path))
 
 
 def _read_parquet(path: Path) -> pl.DataFrame:
     import polars as pl
 
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head != b"PAR1":
+        what = "empty" if not head else ("text" if _looks_like_text(path) else "not parquet")
+        raise DataError(f"{path}: not a readable parquet file (no PAR1 header: the file is {what})")
     try:
         return pl.read_parquet(path)
-    except Exception as exc:  # polars raises several kinds for a corrupt file
+    except Exception as exc:  # polars and arrow raise several kinds for a corrupt or truncated file
         raise DataError(f"{path}: not a readable parquet file ({_first_line(exc)})") from exc
+
+
+def _looks_like_text(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4  # a character cut at the end of the sample is still text
+    return b"\x00" not in head
 
 
 def _first_line(exc: BaseException) -> str:
@@ -61,180 +167,79 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-# -- CSV ------------------------------------------------------------------------------------------
-
-
-def _read_csv(path: Path, sep: str, *, as_text: bool, infer_rows: int) -> pl.DataFrame:
-    import polars as pl
-
-    _check_csv_shape(path, sep)
-    try:
-        if as_text:
-            return pl.read_csv(path, separator=sep, infer_schema=False)
-        return pl.read_csv(path, separator=sep, infer_schema_length=infer_rows)
-    except pl.exceptions.PolarsError as exc:
-        message = str(exc)
-        if "utf-8" in message.lower() or "utf8" in message.lower():
-            _raise_encoding(path, sep)
-        if "could not parse" in message:
-            _raise_wrong_type(path, sep, message)
-        raise DataError(f"{path}: cannot read CSV ({_first_line(exc)})") from exc
-
-
-def _check_csv_shape(path: Path, sep: str) -> None:
-    """Raise DataError at the first record whose field count differs from the header's (vectorised, quote-aware)."""
-    import numpy as np
-
-    if len(sep.encode()) != 1:
-        return
-    sep_byte, parity = sep.encode()[0], np.uint8(0)
-    expected: int | None = None
-    carry = b""
-    with open(path, "rb") as handle:
-        while True:
-            block = handle.read(_CHUNK)
-            if not block and not carry:
-                break
-            data = carry + block
-            if block:
-                # Cut at the last newline so no record straddles two chunks.
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    carry = data
-                    continue
-                data, carry = data[:cut], data[cut:]
-            else:
-                carry = b""
-            counts, empties, parity = _fields_per_line(np.frombuffer(data, dtype=np.uint8), sep_byte, parity)
-            if expected is None:
-                if len(counts) == 0:
-                    return
-                expected = int(counts[0])
-                counts, empties = counts[1:], empties[1:]
-            if ((counts != expected) & ~empties).any():
-                # A stray quote inside an unquoted field fools the parity count: let the csv module confirm.
-                _raise_ragged(path, sep)
-                return
-
-
-def _raise_ragged(path: Path, sep: str) -> None:
-    """Name the first record whose field count differs from the header's (error path only: a Python loop)."""
-    import csv
-
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle, delimiter=sep)
-        header = next(reader, [])
-        for row_no, record in enumerate(reader, start=1):
-            if record and len(record) != len(header):
-                found, expected = len(record), len(header)
-                where = (
-                    f"column {header[found]!r} is missing"
-                    if found < expected
-                    else f"extra field after column {header[-1]!r}"
-                )
-                raise DataError(f"{path}: row {row_no}: {where} ({found} fields, the header has {expected})")
-
-
-def _fields_per_line(buf: np.ndarray, sep_byte: int, parity: Any) -> tuple[np.ndarray, np.ndarray, Any]:
-    """Count fields per record of a byte buffer, ignoring separators and newlines inside quotes."""
-    import numpy as np
-
-    quotes = (buf == 0x22).astype(np.uint8)
-    in_quote = np.bitwise_xor.accumulate(quotes) ^ parity if len(buf) else quotes
-    outside = in_quote == 0
-    newlines = np.flatnonzero((buf == 0x0A) & outside)
-    if len(buf) and (len(newlines) == 0 or newlines[-1] != len(buf) - 1):
-        newlines = np.append(newlines, len(buf))
-    seps = np.flatnonzero((buf == sep_byte) & outside)
-    before = np.searchsorted(seps, newlines)
-    counts = np.diff(np.concatenate(([0], before))) + 1
-    starts = np.concatenate(([0], newlines[:-1] + 1))
-    lengths = newlines - starts
-    empties = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 0x0D))
-    new_parity = np.uint8(in_quote[-1]) if len(buf) else parity
-    return counts, empties, new_parity
-
-
-def _raise_encoding(path: Path, sep: str) -> None:
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        field = data.count(sep.encode(), line_start, exc.start)
-        header = data.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").split(sep)
-        column = header[field] if field < len(header) else f"#{field + 1}"
-        raise DataError(
-            f"{path}: row {line - 1} (line {line}), column {column!r}: not valid UTF-8 "
-            f"(byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
-        ) from None
-    raise DataError(f"{path}: not valid UTF-8")
-
-
-def _raise_wrong_type(path: Path, sep: str, message: str) -> None:
-    import re
-
-    import polars as pl
-
-    match = re.search(r"as dtype `(\w+)` at column '([^']*)'", message)
-    if not match:
-        raise DataError(f"{path}: {message.splitlines()[0]}")
-    dtype_name, column = match.groups()
-    dtype = {"i64": pl.Int64, "f64": pl.Float64, "bool": pl.Boolean}.get(dtype_name, pl.Int64)
-    text = pl.read_csv(path, separator=sep, infer_schema=False, columns=[column])[column]
-    cast = text.cast(dtype, strict=False)
-    bad = (cast.is_null() & text.is_not_null()).arg_true()
-    row = int(bad[0]) + 1 if len(bad) else 0
-    value = text[row - 1] if row else "?"
-    raise DataError(
-        f"{path}: row {row}, column {column!r}: value {value!r} is not {_TYPE_WORDS.get(dtype_name, dtype_name)}"
-        " like the rows above it; declare the column's type in a schema"
-    )
-
-
-_TYPE_WORDS = {"i64": "an integer", "f64": "a number", "bool": "a boolean"}
-
-
 # -- JSON lines ------------------------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path) -> pl.DataFrame:
+def _read_jsonl(path: Path) -> ReadResult:
     import polars as pl
 
+    from seek.data.csv_reader import sniff_not_text
+
+    sniff_not_text(path, kind="JSON-lines")
     try:
-        return pl.read_ndjson(path, infer_schema_length=None)
-    except Exception as exc:  # polars raises several kinds; find the line ourselves
-        _diagnose_jsonl(path)
-        raise DataError(f"{path}: cannot read JSON lines ({_first_line(exc)})") from exc
+        frame = pl.read_ndjson(path, infer_schema_length=None)
+    except Exception:  # noqa: BLE001 (polars raises several kinds for a bad line; the line-level pass names each)
+        return _read_jsonl_lines(path)
+    # polars skips blank lines, so its rows are the 1-based record numbers.
+    return _result(path, frame, _numbers(1, frame.height), [])
 
 
-def _diagnose_jsonl(path: Path) -> None:
-    """Walk the file once to name the first undecodable, non-object or type-conflicting line (error path only)."""
+def _read_jsonl_lines(path: Path) -> ReadResult:
+    """Walk the file once: undecodable, non-object and type-conflicting records become rejected rows."""
+    import polars as pl
+
     kinds: dict[str, tuple[str, int]] = {}
+    good: list[bytes] = []
+    rows: list[int] = []
+    rejected: list[tuple[int, str, str]] = []
+    record = 0
     with open(path, "rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(
-                    f"{path}: line {line_no}: not valid UTF-8 (byte offset {exc.start} in the line)"
-                ) from None
-            if not text.strip():
+            if not raw.strip():
                 continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {line_no}, column {exc.colno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{path}: line {line_no}: expected a JSON object, got {type(record).__name__}")
-            for key, value in record.items():
-                kind = _json_kind(value)
-                if kind == "null":
-                    continue
-                seen = kinds.setdefault(key, (kind, line_no))
-                if not _compatible(seen[0], kind):
-                    raise DataError(f"{path}: line {line_no}, field {key!r}: {kind} where line {seen[1]} has {seen[0]}")
+            record += 1
+            at = "" if record == line_no else f" (line {line_no})"
+            reason = _judge_json(raw, kinds, record)
+            if reason:
+                rejected.append((record, reason + at, raw.rstrip(b"\r\n").decode("utf-8", "backslashreplace")))
+            else:
+                good.append(raw.rstrip(b"\r\n"))
+                rows.append(record)
+    if good:
+        try:
+            frame = pl.read_ndjson(io.BytesIO(b"\n".join(good)), infer_schema_length=None)
+        except Exception as exc:  # every record parsed alone; what polars still refuses is named as it says
+            raise DataError(f"{path}: cannot read JSON lines ({_first_line(exc)})") from exc
+    else:
+        frame = pl.DataFrame()
+    return _result(path, frame, rows, rejected)
+
+
+def _judge_json(raw: bytes, kinds: dict[str, tuple[str, int]], record: int) -> str:
+    """Why one JSON line cannot be a row ("" when it can); records the kind of each field it sets."""
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"invalid JSON at column {exc.colno} ({exc.msg})"
+    except RecursionError:
+        return "invalid JSON (nested too deeply)"
+    if not isinstance(value, dict):
+        return f"expected a JSON object, got {type(value).__name__}"
+    seen_now: dict[str, tuple[str, int]] = {}
+    for key, item in value.items():
+        kind = _json_kind(item)
+        if kind == "null":
+            continue
+        seen = kinds.get(key, (kind, record))
+        if seen[0] != kind:
+            return f"field {key!r}: {kind} where record {seen[1]} has {seen[0]}"
+        seen_now[key] = seen
+    kinds.update(seen_now)
+    return ""
 
 
 def _json_kind(value: Any) -> str:
@@ -247,7 +252,3 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     return "list" if isinstance(value, list) else "object"
-
-
-def _compatible(first: str, kind: str) -> bool:
-    return first == kind

@@ -1,0 +1,341 @@
+"""CSV reading that turns damage into rejected rows: a fast polars path, a careful line-level path for damage.
+
+The fast path is one vectorised numpy pass over the bytes (quote-aware field counts and the line each
+record starts on) followed by ``polars.read_csv``. Only when that pass or polars finds damage (ragged
+records, stray or mid-field quotes, bad UTF-8) is the file re-read line by line with the ``csv``
+module, and each damaged record becomes a rejected row: its line number, the reason and the raw line.
+
+Row numbers are the file's line numbers: the header is line 1, so the first data row is line 2; a
+record with quoted newlines is numbered by the line it starts on. Blank lines are not records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seek.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+
+_CHUNK = 1 << 26
+#: A quoted field may span this many lines before its opening quote is judged stray.
+MAX_RECORD_LINES = 10_000
+#: And this many characters (also the ``csv`` module's field size limit on the damaged path).
+MAX_RECORD_CHARS = 1 << 28
+
+_SIGNATURES = (
+    (b"PAR1", "a parquet file, not CSV text (rename it to .parquet)"),
+    (b"PK\x03\x04", "a zip archive, not CSV text (unzip it first)"),
+    (b"\x1f\x8b", "gzip-compressed, not CSV text (decompress it first)"),
+    (b"\xff\xfe", "UTF-16 text, not UTF-8 (re-save it as UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text, not UTF-8 (re-save it as UTF-8)"),
+    (b"%PDF", "a PDF document, not CSV text"),
+    (b"\x89PNG", "a PNG image, not CSV text"),
+    (b"SQLite format 3", "an SQLite database, not CSV text"),
+)
+
+
+@dataclass
+class TextRows:
+    """What the line-level path recovered: header, good records with their lines, and the rejects."""
+
+    header: list[str]
+    records: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw)
+
+
+def sniff_not_text(path: Path, kind: str = "CSV") -> None:
+    """Raise DataError naming what ``path`` is when its first bytes say it is not text (parquet, zip, binary)."""
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            raise DataError(f"{path}: is {what.replace('CSV', kind)}")
+    if b"\x00" in head:
+        raise DataError(f"{path}: is a binary file (NUL bytes), not {kind} text")
+
+
+def read_csv_table(path: Path, sep: str, *, as_text: bool, infer_rows: int) -> tuple[pl.DataFrame, Any, TextRows]:
+    """Read a CSV file; return (frame of good rows, their line numbers as a numpy array, the damage found)."""
+    import numpy as np
+    import polars as pl
+
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty file (no header line)")
+    sniff_not_text(path)
+    shape = _scan(path, sep)
+    if shape is not None:
+        counts, empties, lines = shape
+        if len(counts) == 0:
+            raise DataError(f"{path}: empty file (no header line)")
+        if empties[0]:
+            raise DataError(f"{path}: line 1 (the header) is blank")
+        expected = int(counts[0])
+        data_counts, data_empty = counts[1:], empties[1:]
+        if not ((data_counts != expected) & ~data_empty).any():
+            frame = _polars_read(path, sep, as_text=as_text, infer_rows=infer_rows)
+            if frame is not None and frame.height == len(data_counts):
+                keep = ~data_empty
+                if not keep.all():
+                    frame = frame.filter(pl.Series(keep))
+                return frame, lines[1:][keep].astype(np.int64), TextRows(header=frame.columns)
+    damaged = read_damaged(path, sep)
+    return _frame_from_records(damaged, as_text, infer_rows), np.asarray(damaged.lines, dtype=np.int64), damaged
+
+
+def _polars_read(path: Path, sep: str, *, as_text: bool, infer_rows: int) -> pl.DataFrame | None:
+    """polars' reader; None when the file needs the line-level path (bad UTF-8, quotes polars refuses)."""
+    import polars as pl
+
+    try:
+        if as_text:
+            return pl.read_csv(path, separator=sep, infer_schema=False)
+        return pl.read_csv(path, separator=sep, infer_schema_length=infer_rows)
+    except pl.exceptions.PolarsError as exc:
+        message = str(exc)
+        if "could not parse" in message and "as dtype `str`" not in message and not as_text:
+            raise_wrong_type(path, sep, message)
+        # Everything else polars refuses (bad UTF-8, stray quotes, malformed chunks) is damage we locate line by line.
+        return None
+
+
+def _scan(path: Path, sep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per record (header included): field count, blank-line flag and starting line; None for multi-byte sep."""
+    import numpy as np
+
+    if len(sep.encode()) != 1:
+        return None
+    sep_byte, parity = sep.encode()[0], np.uint8(0)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    line_offset = 1
+    carry = b""
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(_CHUNK)
+            if not block and not carry:
+                break
+            data = carry + block
+            if block:
+                # Cut at the last newline so no record straddles two chunks.
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = data
+                    continue
+                data, carry = data[:cut], data[cut:]
+            else:
+                carry = b""
+            buf = np.frombuffer(data, dtype=np.uint8)
+            counts, empties, starts, parity = fields_per_line(buf, sep_byte, parity)
+            all_newlines = np.flatnonzero(buf == 0x0A)
+            parts.append((counts, empties, np.searchsorted(all_newlines, starts) + line_offset))
+            line_offset += len(all_newlines)
+    if parity:
+        return None  # a quote is still open at the end of the file: the line-level path finds where it opened
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64)
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def fields_per_line(buf: np.ndarray, sep_byte: int, parity: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Count fields per record of a byte buffer, ignoring separators and newlines inside quotes.
+
+    Returns (field counts, blank-record flags, record start offsets, the quote state at the end).
+    """
+    import numpy as np
+
+    quotes = (buf == 0x22).astype(np.uint8)
+    in_quote = np.bitwise_xor.accumulate(quotes) ^ parity if len(buf) else quotes
+    outside = in_quote == 0
+    newlines = np.flatnonzero((buf == 0x0A) & outside)
+    if len(buf) and (len(newlines) == 0 or newlines[-1] != len(buf) - 1):
+        newlines = np.append(newlines, len(buf))
+    seps = np.flatnonzero((buf == sep_byte) & outside)
+    before = np.searchsorted(seps, newlines)
+    counts = np.diff(np.concatenate(([0], before))) + 1
+    starts = np.concatenate(([0], newlines[:-1] + 1)).astype(np.int64)
+    lengths = newlines - starts
+    empties = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 0x0D))
+    new_parity = np.uint8(in_quote[-1]) if len(buf) else parity
+    return counts, empties, starts, new_parity
+
+
+# -- the damaged-file path -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """Raise the csv module's (process-wide) field size limit for one read, then restore it."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _decode(raw: bytes, sep: str = ",", header: list[str] | None = None) -> tuple[str | None, str]:
+    """(text, "") for valid UTF-8, else (None, the reason naming the first bad byte and its column)."""
+    try:
+        return raw.decode("utf-8"), ""
+    except UnicodeDecodeError as exc:
+        where = ""
+        if header:
+            index = raw.count(sep.encode(), 0, exc.start)
+            where = f"column {header[index]!r}: " if index < len(header) else f"field {index + 1}: "
+        return None, (
+            f"{where}not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line); "
+            "re-save the file as UTF-8"
+        )
+
+
+def _raw(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def read_damaged(path: Path, sep: str) -> TextRows:
+    """Parse ``path`` line by line; every record that cannot be parsed becomes a rejected (line, reason, raw).
+
+    A field opened by a quote may continue on later lines (up to MAX_RECORD_LINES); if it never closes,
+    or the record it makes has the wrong field count, only its first line is rejected as a stray quote
+    and parsing resumes on the next line, so one bad quote costs one row, not the rest of the file.
+    """
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in data.split(b"\n")]
+    if lines and lines[-1] == b"":
+        lines.pop()
+    with _field_limit(MAX_RECORD_CHARS):
+        header_text, reason = _decode(lines[0]) if lines else ("", "")
+        if header_text is not None and not header_text.strip():
+            raise DataError(f"{path}: line 1 (the header) is blank")
+        if header_text is None:
+            raise DataError(f"{path}: line 1 (the header): {reason}; re-save the file as UTF-8")
+        header, used, error = _parse_record(lines, 0, sep, None)
+        if error or header is None:
+            raise DataError(f"{path}: line 1 (the header): {error or 'cannot be parsed'}")
+        result = TextRows(header=header)
+        i = used
+        while i < len(lines):
+            if not lines[i].strip():
+                i += 1
+                continue
+            record, used, error = _parse_record(lines, i, sep, header)
+            if record is None:
+                result.rejected.append((i + 1, error, _raw(lines[i])))
+                i += 1
+                continue
+            if len(record) != len(header):
+                result.rejected.append((i + 1, _ragged(record, header), _raw(b"\n".join(lines[i : i + used]))))
+            else:
+                result.records.append(record)
+                result.lines.append(i + 1)
+            i += used
+    return result
+
+
+def _parse_record(lines: list[bytes], i: int, sep: str, header: list[str] | None) -> tuple[list[str] | None, int, str]:
+    """Parse the record starting at line ``i``: (fields, lines used, "") or (None, 1, reason)."""
+    expected = len(header) if header is not None else None
+    text, reason = _decode(lines[i], sep, header)
+    if text is None:
+        return None, 1, reason
+    j = i
+    while True:
+        try:
+            fields = next(csv.reader([text], delimiter=sep, strict=True), [])
+        except csv.Error as exc:
+            if "unexpected end of data" not in str(exc):
+                if j > i:  # the joined lines do not make a record: the quote on line i was stray
+                    return None, 1, "stray quote: the quoted field it opens does not end a record"
+                return None, 1, f"malformed quoting ({exc})"
+            # An open quote: the field may go on over the next lines; join lines until one holds a quote.
+            while True:
+                j += 1
+                if j >= len(lines) or j - i >= MAX_RECORD_LINES or len(text) > MAX_RECORD_CHARS:
+                    return None, 1, "stray quote: a quoted field opened on this line never closes"
+                more, _ = _decode(lines[j])
+                if more is None:
+                    return None, 1, "stray quote: a quoted field opened on this line never closes"
+                text += "\n" + more
+                if '"' in more:
+                    break
+            continue
+        if j > i and expected is not None and len(fields) != expected:
+            return None, 1, "stray quote: the quoted field it opens does not end a record"
+        return fields, j - i + 1, ""
+
+
+def _ragged(record: list[str], header: list[str]) -> str:
+    found, expected = len(record), len(header)
+    where = f"column {header[found]!r} is missing" if found < expected else f"extra field after column {header[-1]!r}"
+    return f"{where} ({found} fields, the header has {expected})"
+
+
+def _frame_from_records(rows: TextRows, as_text: bool, infer_rows: int) -> pl.DataFrame:
+    """Build the frame of good records: text columns, or types inferred as polars would for a clean file."""
+    import polars as pl
+
+    header = _unique_names(rows.header)
+    if as_text or not rows.records:
+        columns = list(zip(*rows.records, strict=True)) if rows.records else [() for _ in header]
+        return pl.DataFrame(
+            {
+                name: [value if value != "" else None for value in column]
+                for name, column in zip(header, columns, strict=True)
+            },
+            schema=dict.fromkeys(header, pl.String),
+        )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows.records)
+    return pl.read_csv(io.BytesIO(buffer.getvalue().encode()), infer_schema_length=None)
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header names made unique the way polars does (``a``, ``a_duplicated_0``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        if name in seen:
+            out.append(f"{name}_duplicated_{seen[name]}")
+            seen[name] += 1
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def raise_wrong_type(path: Path, sep: str, message: str) -> None:
+    """Name the line and column of the first value that does not fit the type polars inferred."""
+    import polars as pl
+
+    match = re.search(r"as dtype `(\w+)` at column '([^']*)'", message)
+    if not match:
+        raise DataError(f"{path}: {message.splitlines()[0]}")
+    dtype_name, column = match.groups()
+    dtype = {"i64": pl.Int64, "f64": pl.Float64, "bool": pl.Boolean}.get(dtype_name, pl.Int64)
+    text = pl.read_csv(path, separator=sep, infer_schema=False, columns=[column])[column]
+    cast = text.cast(dtype, strict=False)
+    bad = (cast.is_null() & text.is_not_null()).arg_true()
+    index = int(bad[0]) if len(bad) else -1
+    value = text[index] if index >= 0 else "?"
+    where = f"line {index + 2}, " if index >= 0 else ""
+    raise DataError(
+        f"{path}: {where}column {column!r}: value {value!r} is not {_TYPE_WORDS.get(dtype_name, dtype_name)}"
+        " like the rows above it; declare the column's type in a schema"
+    )
+
+
+_TYPE_WORDS = {"i64": "an integer", "f64": "a number", "bool": "a boolean"}
