@@ -10,6 +10,12 @@
     PYTHONPATH=core python benchmarks/gpu_bench.py --out gpu_bench.json          # on the GPU machine
     PYTHONPATH=core python benchmarks/gpu_bench.py --smoke --out /tmp/smoke.json  # CPU, tiny, gloo, 2 procs
 
+(c) with ``--efficiency``, issue 17's figures instead (``gpu_efficiency.py``: MFU per preset, eager vs
+    compile, ours vs the plain-PyTorch peer, small fp32 vs bf16, length scaling, kernel profiles):
+
+    python benchmarks/gpu_bench.py --efficiency --old-core build/old_core --out gpu_efficiency.json
+    python benchmarks/gpu_bench.py --efficiency --smoke --out /tmp/eff.json      # CPU, tiny sizes
+
 Needs torch and pydantic (seek.models' config); seek's other dependencies are not imported.
 """
 
@@ -35,14 +41,18 @@ CORE = Path(__file__).resolve().parents[1] / "core"
 
 
 def _import_seek() -> None:
-    """Make ``seek.models`` and ``seek.training`` importable on a machine that has only torch and pydantic."""
-    sys.path.insert(0, str(CORE))
+    """Make ``seek.models`` and ``seek.training`` importable on a machine that has only torch and pydantic.
+
+    ``--core PATH`` imports another copy of the core instead (the code before a change, for a profile).
+    """
+    core = Path(sys.argv[sys.argv.index("--core") + 1]).resolve() if "--core" in sys.argv else CORE
+    sys.path.insert(0, str(core))
     try:
         import seek  # noqa: F401
     except ImportError:
         # seek/__init__ pulls in pluggy and the App contract; the trainer and the model need neither
         package = types.ModuleType("seek")
-        package.__path__ = [str(CORE / "seek")]
+        package.__path__ = [str(core / "seek")]
         sys.modules["seek"] = package
 
 
@@ -347,7 +357,39 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--launch-timeout", type=int, default=240)
     parser.add_argument("--bytes-only", action="store_true", help="print only the all-reduce volume table (CPU)")
+    eff = parser.add_argument_group("--efficiency (issue 17)")
+    eff.add_argument("--efficiency", action="store_true", help="run gpu_efficiency.py's sections instead of (a)/(b)")
+    eff.add_argument("--eff-presets", nargs="*", default=["base", "large", "xl"])
+    eff.add_argument("--dropout", type=float, default=0.0, help="dropout of ours and the peer in the preset table")
+    eff.add_argument("--dropout-presets", nargs="*", default=["large"], help="presets measured again at dropout 0.1")
+    eff.add_argument("--small-preset", default="small")
+    eff.add_argument(
+        "--lengths", type=lambda v: [int(n) for n in v.split(",")], default=[512, 1024, 2048, 4096, 8192, 16384]
+    )
+    eff.add_argument(
+        "--length-settings", default="small:fp32:1,small:bf16:8,base:bf16:4", help="preset:precision:batch,..."
+    )
+    eff.add_argument("--length-steps", type=int, default=5)
+    eff.add_argument("--profile-preset", default="large")
+    eff.add_argument("--old-core", default="", help="core/ of the code before issue 17, profiled in a fresh process")
+    eff.add_argument("--core", default="", help=argparse.SUPPRESS)
+    eff.add_argument("--profile-worker", type=Path, help=argparse.SUPPRESS)
+    eff.add_argument("--budget-s", type=float, default=560.0, help="skip what would start after this many seconds")
+    eff.add_argument("--no-compile", action="store_true")
+    eff.add_argument("--no-peer", action="store_true")
+    eff.add_argument("--device", default="cuda")
     args = parser.parse_args(argv)
+    args.started = time.perf_counter()
+    args.deadline = args.started + args.budget_s
+    args.length_settings = [
+        dict(zip(("preset", "precision", "batch"), (p, q, int(b)), strict=True))
+        for p, q, b in (item.split(":") for item in args.length_settings.split(",") if item)
+    ]
+    if args.efficiency and args.smoke:
+        args.device, args.eff_presets, args.dropout_presets, args.small_preset = "cpu", ["tiny"], ["tiny"], "tiny"
+        args.seq, args.batch, args.warmup, args.steps, args.lengths = 64, 2, 1, 2, [32, 64]
+        args.length_settings = [{"preset": "tiny", "precision": "fp32", "batch": 1}]
+        args.profile_preset, args.length_steps = "tiny", 2
     if args.smoke and args.worker is None:
         args.presets, args.seq, args.batch = ["tiny"], 64, 4
         args.ddp_preset, args.ddp_seq, args.ddp_batch = "tiny", 64, 4
@@ -360,6 +402,9 @@ def main(argv: list[str]) -> None:
     args = parse(argv)
     if args.worker is not None:
         worker(args.worker, args)
+        return
+    if args.efficiency:
+        efficiency(args)
         return
     if args.bytes_only:
         print(markdown({"precision": [], "ddp": [], "bytes": bytes_table(["small", "base", "large", "xl"])}))
@@ -398,6 +443,27 @@ def main(argv: list[str]) -> None:
         from seek.io import atomic_write_json
 
         atomic_write_json(args.out, report)
+
+
+def efficiency(args: argparse.Namespace) -> None:
+    """Issue 17's sections (gpu_efficiency.py); ``--profile-worker`` profiles this process's core only."""
+    import gpu_efficiency
+
+    args.presets = args.eff_presets
+    if args.profile_worker is not None:
+        result = gpu_efficiency.profile_step(args.profile_preset, args)
+        args.profile_worker.write_text(json.dumps(result))
+        return
+    if args.out is None:
+        raise SystemExit("gpu_bench --efficiency: give --out FILE.json")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("gpu_bench --efficiency: no CUDA device (use --smoke on a CPU)")
+    if args.smoke:
+        torch.set_num_threads(1)
+    report = gpu_efficiency.run(args)
+    text = gpu_efficiency.markdown(report)
+    args.out.with_suffix(".md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,9 @@ class InputAdapter(nn.Module):
                     f"got shape {tuple(x.shape)} dtype {x.dtype}"
                 )
             # Checked on CPU only: on a GPU it would force a sync every step, and the embedding's
-            # own device-side bounds check still stops a bad id there.
-            if x.device.type == "cpu" and x.numel() and (int(x.min()) < 0 or int(x.max()) >= (self.vocab_size or 0)):
+            # own device-side bounds check still stops a bad id there (as it does under torch.compile).
+            eager_cpu = x.device.type == "cpu" and not torch.compiler.is_compiling()
+            if eager_cpu and x.numel() and (int(x.min()) < 0 or int(x.max()) >= (self.vocab_size or 0)):
                 raise DataError(
                     f"model input: token ids must lie in [0, {self.vocab_size}), "
                     f"got values in [{int(x.min())}, {int(x.max())}]"
