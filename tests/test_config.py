@@ -93,3 +93,24 @@ def test_dump_toml_round_trips_through_tomllib():
 
     data = {"lr": 0.5, "name": 'q"uote', "flag": False, "model": {"depth": 3, "sizes": [1, 2]}}
     assert tomllib.loads(dump_toml(data)) == data
+
+
+class _Lgbm(AppConfig):
+    num_leaves: int = 15
+    max_depth: int = 6
+
+
+class _Nested(AppConfig):
+    lgbm: _Lgbm = _Lgbm()
+    extra_params: dict[str, float] = {"learning_rate": 0.1, "lambda_l2": 1.0}
+
+
+def test_a_nested_value_merges_into_the_defaults():
+    config = resolve_config(_Nested, overrides=["lgbm.num_leaves=7", "extra_params.lambda_l2=2"])
+    assert (config.lgbm.num_leaves, config.lgbm.max_depth) == (7, 6)
+    assert config.extra_params == {"learning_rate": 0.1, "lambda_l2": 2.0}
+
+
+def test_an_unknown_nested_key_is_an_error():
+    with pytest.raises(ConfigError, match="'lgbm.num_leavs': unknown key"):
+        resolve_config(_Nested, overrides=["lgbm.num_leavs=7"])
