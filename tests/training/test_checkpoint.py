@@ -188,3 +188,18 @@ def test_a_sigkilled_training_process_resumes_to_the_same_weights(tmp_path: Path
     resumed_result = json.loads((tmp_path / "killed" / "result.json").read_text())
     assert resumed_result["resumed_from"] is not None
     assert strip_time(resumed_result["history"]) == strip_time(straight_result["history"])
+
+
+def test_a_truncated_latest_checkpoint_falls_back_to_the_previous_one_with_a_warning(tmp_path: Path, caplog) -> None:
+    from seek.training.checkpoint import load_latest_good
+
+    save_checkpoint(tmp_path / "step-00000001.safetensors", {"step": 1})
+    newest = save_checkpoint(tmp_path / "step-00000002.safetensors", {"step": 2})
+    newest.write_bytes(newest.read_bytes()[:20])  # killed mid-copy by something other than our atomic writer
+    with caplog.at_level("WARNING", logger="seek.training"):
+        path, state = load_latest_good(tmp_path)
+    assert (path.name, state) == ("step-00000001.safetensors", {"step": 1})
+    assert "step-00000002.safetensors: unreadable checkpoint" in caplog.text
+    newest.unlink()
+    (tmp_path / "step-00000001.safetensors").write_bytes(b"garbage")
+    assert load_latest_good(tmp_path) is None

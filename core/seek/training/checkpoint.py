@@ -7,6 +7,7 @@ into named tensors and a JSON document stored in the safetensors metadata, so no
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 from pathlib import Path
@@ -17,6 +18,8 @@ from seek.io import atomic_path
 
 if TYPE_CHECKING:
     import torch
+
+log = logging.getLogger("seek.training")
 
 FORMAT = 1
 _NAME = re.compile(r"^step-(\d{8,})\.safetensors$")
@@ -69,14 +72,14 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (no pickle involved)."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="pt") as handle:
             meta = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
         document = json.loads(meta[_STATE_KEY])
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, SafetensorError) as exc:
         raise RunError(f"{path}: unreadable checkpoint ({exc})") from exc
     if document.get("format") != FORMAT:
         raise RunError(f"{path}: checkpoint format {document.get('format')!r} is not {FORMAT}")
@@ -100,6 +103,16 @@ def latest_checkpoint(directory: Path) -> Path | None:
     """The most advanced checkpoint in ``directory``, or None."""
     found = list_checkpoints(directory)
     return found[-1] if found else None
+
+
+def load_latest_good(directory: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint that reads back, falling back past damaged ones with a warning; None if none."""
+    for path in reversed(list_checkpoints(directory)):
+        try:
+            return path, load_checkpoint(path)
+        except RunError as exc:
+            log.warning("%s; resuming from the previous checkpoint instead", exc)
+    return None
 
 
 def prune_checkpoints(directory: Path, keep: int) -> None:

@@ -394,11 +394,11 @@ class Trainer:
         directory = self.checkpoint_dir
         if directory is None:
             raise ConfigError("fit(resume=True): needs Trainer(run=RunFolder(...)) holding the checkpoints")
-        path = ckpt.latest_checkpoint(directory)
-        if path is None:
+        found = ckpt.load_latest_good(directory)
+        if found is None:
             log.info("no checkpoint in %s: starting from scratch", directory)
             return None
-        payload = ckpt.load_checkpoint(path)
+        path, payload = found
         for key in _POSITION_KEYS:
             if payload["config"][key] != getattr(self.config, key):
                 raise ConfigError(
