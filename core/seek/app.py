@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from seek.artifacts import ArtifactSpec
+    from seek.continual.spec import ContinualSpec
     from seek.data.spec import DataSpec
+    from seek.runs import VerifiedRun
 
 
 class AppConfig(BaseModel):
@@ -97,6 +99,8 @@ class App(ABC, Generic[C]):
     artifacts: ClassVar[tuple[ArtifactSpec, ...]] = ()
     #: The metrics a run's summary shows first (keys of metrics.json).
     headline: ClassVar[tuple[str, ...]] = ()
+    #: Continual-learning support for ``seek update`` (strategies, default); None = not updatable.
+    continual: ClassVar[ContinualSpec | None] = None
 
     @abstractmethod
     def run(self, config: C, ctx: RunContext) -> Report:
@@ -109,6 +113,14 @@ class App(ABC, Generic[C]):
     def example_records(self, run_dir: str | os.PathLike[str], n: int = 4) -> list[dict[str, Any]]:
         """A few valid input records for the predictor of ``run_dir`` (conformance tests, docs, load tests)."""
         raise NotImplementedError(f"app {self.name!r} gives no example records")
+
+    def update(self, config: C, ctx: RunContext, parent: VerifiedRun, strategy: str) -> Report:
+        """One incremental update of ``parent``'s model on ``ctx.data`` with ``strategy`` (``seek update``).
+
+        Apps declaring ``continual`` implement it with :mod:`seek.continual`; the core has already checked
+        the parent run and the data's schema, and writes ``lineage.json`` after it returns.
+        """
+        raise NotImplementedError(f"app {self.name!r} cannot be updated incrementally")
 
     def __repr__(self) -> str:
         return f"<App {self.name}>"
