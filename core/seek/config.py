@@ -41,7 +41,14 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - every parser has its own error class; all mean bad syntax
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        mark = getattr(exc, "problem_mark", None)  # YAML keeps line:column on a mark, not in its first line
+        first = (
+            f"line {mark.line + 1}, column {mark.column + 1}: {getattr(exc, 'problem', None) or 'bad syntax'}"
+            if mark is not None
+            else str(exc).strip().splitlines()[0]
+            if str(exc).strip()
+            else type(exc).__name__
+        )
         raise ConfigError(f"{path}: invalid {suffix[1:].upper()} syntax: {first}") from None
     if data is None:
         return {}
