@@ -109,3 +109,17 @@ def test_import_reports_agreement_conflicts_and_writes_merged_labels(tmp_path: P
     assert pl.read_parquet(tmp_path / "m.parquet").sort("id")["label"].to_list() == ["late", "late"]
     bad = seek_plugins.invoke("label", "import", str(path), "--labels", "late")
     assert bad.exit_code == 1 and "unknown label 'on_time'" in bad.output
+
+
+def test_suggest_maps_the_users_columns_onto_the_app_fields(tmp_path: Path, seek_plugins) -> None:
+    seek_plugins.register(DeliveryPlugin(), name="delivery")
+    data = tmp_path / "pool.csv"
+    data.write_text("id,DIST\n" + "".join(f"{i},{float(i)}\n" for i in range(101)))
+    (tmp_path / "run").mkdir()
+    out = tmp_path / "tasks.jsonl"
+    args = ["label", "suggest", "delivery-test", "--run", str(tmp_path / "run"), "--data", str(data)]
+    result = seek_plugins.invoke(*args, "--map", "distance_km=DIST", "--n", "2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(line)["data"]["distance_km"] for line in out.read_text().splitlines()) == [49.0, 50.0]
+    missing = seek_plugins.invoke(*args, "--map", "distance_km=NOPE", "--out", str(out))
+    assert missing.exit_code != 0 and "NOPE" in missing.output and "Traceback" not in missing.output

@@ -20,6 +20,9 @@ def command() -> None:
 @click.option(
     "--data", "data_file", required=True, type=click.Path(dir_okay=False), help="Unlabelled rows (CSV/parquet/JSONL)."
 )
+@click.option(
+    "--map", "mapping", multiple=True, metavar="FIELD=COLUMN", help="Column of --data holding an app field."
+)
 @click.option("--n", "n", default=200, show_default=True, type=click.IntRange(min=1), help="How many rows to pick.")
 @click.option(
     "--strategy",
@@ -38,6 +41,7 @@ def suggest(
     app_name: str,
     run_dir: str,
     data_file: str,
+    mapping: tuple[str, ...],
     n: int,
     strategy: str,
     diversity: bool,
@@ -57,6 +61,12 @@ def suggest(
     app = current_manager().app(app_name)
     predictor = app.predictor(run_dir)
     frame = read_frame(data_file)
+    if mapping:
+        from seek.cli.run import parse_mapping
+        from seek.data.schema import apply_mapping
+
+        columns = parse_mapping(mapping)
+        frame = apply_mapping(frame, app.data.resolve_mapping(columns, app.name) if app.data else columns, data_file)
     records = frame.to_dicts()
     predictions: list[dict] = []
     for start in range(0, len(records), batch_size):

@@ -27,7 +27,7 @@ from seek.cli.output import console, table
 @click.option(
     "--two-phase",
     is_flag=True,
-    help="Phase 1: lr + weight decay; phase 2: dropout + batch size with the top 20%% of phase-1 combinations.",
+    help="Phase 1: lr + weight decay; phase 2: dropout + batch size with the top 20% of phase-1 combinations.",
 )
 @click.option(
     "--config",
