@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from seek.data.dedup import ExactDuplicates
-from seek.data.quality import Thresholds, confident_disagreement, quality_report
+from seek.data.quality import Thresholds, quality_report
 from seek.data.schema import Field, Rule, Schema
 from seek.data.steps import Pipeline
 from seek.errors import ConfigError
@@ -104,13 +104,6 @@ def test_label_noise_estimate_finds_flipped_labels() -> None:
     clean_noise = clean.dimensions[4].details["noise_rate"]
     noisy_noise = noisy.dimensions[4].details["noise_rate"]
     assert clean_noise < 0.03 and 0.06 < noisy_noise < 0.14
-
-
-def test_confident_disagreement_on_a_hand_made_matrix() -> None:
-    # Per-class thresholds: class 0 -> (0.9 + 0.1) / 2 = 0.5, class 1 -> (0.8 + 0.9) / 2 = 0.85.
-    probs = np.array([[0.9, 0.1], [0.1, 0.9], [0.2, 0.8], [0.1, 0.9]])
-    labels = np.array([0, 0, 1, 1])
-    assert confident_disagreement(probs, labels).tolist() == [False, True, False, False]
 
 
 def test_a_rule_that_cannot_run_is_a_config_error() -> None:

@@ -76,6 +76,7 @@ from seek.data.augment import (
 )
 from seek.data.dedup import ExactDuplicates, NearDuplicates, minhash_signatures, near_duplicate_groups
 from seek.data.frames import ReadResult, read_frame, read_table
+from seek.data.label_noise import label_noise_estimate
 from seek.data.labeling import (
     Annotations,
     export_tasks,
@@ -84,7 +85,7 @@ from seek.data.labeling import (
     select_uncertain,
     uncertainty,
 )
-from seek.data.quality import QualityReport, Thresholds, label_noise_estimate, quality_report
+from seek.data.quality import QualityReport, Thresholds, quality_report
 from seek.data.rejects import check_reject_share, require_rows
 from seek.data.schema import Field, Rule, Schema, SchemaStep, apply_mapping, validate
 from seek.data.steps import CHANGED, REASON, ROW, FunctionStep, Pipeline, PipelineResult, Step, StepCount, reject_when
