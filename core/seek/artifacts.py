@@ -193,7 +193,7 @@ def load_artifact(run: VerifiedRun, role: str, device: str = "cpu", **options: A
     if art.kind == "torchscript":
         import torch
 
-        return torch.jit.load(str(paths[0]), map_location=device).eval()
+        return torch.jit.load(str(paths[0]), map_location=device).eval()  # type: ignore[no-untyped-call]
     if art.kind == "onnx":
         import onnxruntime as ort
 

@@ -15,11 +15,12 @@ hookspec = pluggy.HookspecMarker("seek")
 
 
 @hookspec
-def seek_apps() -> list[App]:
+def seek_apps() -> list[App[Any]]:  # type: ignore[empty-body]
     """Return the App objects this plugin provides.
 
-    Called once when the plugin manager loads. Must return a list of :class:`seek.App` instances;
-    anything else marks the plugin as broken. Keep it cheap: build the App objects, do not train.
+    Called once, the first time apps are needed (``seek run``, ``seek apps list``, serving; never for
+    ``seek --help``). Must return a list of :class:`seek.App` instances; anything else marks the plugin
+    as broken. Keep it cheap: build the App objects, do not train.
     """
 
 
@@ -33,7 +34,7 @@ def seek_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def seek_term_dictionaries() -> list[Any]:
+def seek_term_dictionaries() -> list[Any]:  # type: ignore[empty-body]
     """Return domain terminology dictionaries (:class:`seek.data.terms.TermDictionary`).
 
     Used by the data pipeline to protect terms from augmentation, to normalise variants to one

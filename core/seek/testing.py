@@ -80,7 +80,7 @@ def seek_tiny_config() -> Callable[..., AppConfig]:
     """``seek_tiny_config(app, **overrides)``: the app's tiny Config with your overrides on top."""
     from seek.config import deep_merge
 
-    def build(app: App, **overrides: Any) -> AppConfig:
+    def build(app: App[Any], **overrides: Any) -> AppConfig:
         return app.Config.model_validate(deep_merge(app.tiny, overrides))
 
     return build
@@ -94,7 +94,7 @@ def seek_run_app(tmp_path: Path, seek_tiny_config: Callable[..., AppConfig]) -> 
 
     counter = iter(range(1_000_000))
 
-    def run(app: App, seed: int = 0, **overrides: Any) -> VerifiedRun:
+    def run(app: App[Any], seed: int = 0, **overrides: Any) -> VerifiedRun:
         config = seek_tiny_config(app, **overrides)
         result = execute(
             app, config, out=tmp_path / f"run-{next(counter)}", device="cpu", seed=seed, show_progress=False
@@ -153,15 +153,15 @@ def run_until_killed(app_ref: str, out: str, seed: int = 0) -> None:
     execute(app, config, out=out, device="cpu", seed=seed, show_progress=False, callbacks=[KillAfterCheckpoint()])
 
 
-def comparable(metrics: dict[str, float]) -> dict[str, float]:
-    """Metrics without machine-dependent timings, NaN made comparable."""
+def comparable(metrics: dict[str, float]) -> dict[str, float | None]:
+    """Metrics without machine-dependent timings, NaN made comparable (as None)."""
     import math
 
     return {
         k: (None if isinstance(v, float) and math.isnan(v) else v)
         for k, v in metrics.items()
         if not k.startswith(_TIMING_PREFIX)
-    }  # type: ignore[misc]
+    }
 
 
 class AppConformance:
