@@ -95,13 +95,13 @@ class RunContext:
                 listener("end", name, seconds)
 
     def progress(self, iterable: Iterable[T], total: int | None = None, description: str = "") -> Iterator[T]:
-        """Iterate with a rich progress bar (silent when progress is off)."""
+        """Iterate with a bar in the run's progress display (silent when progress is off)."""
         if not self.show_progress:
             yield from iterable
             return
-        from rich.progress import track
+        from seek.progress import track
 
-        yield from track(iterable, total=total, description=description, transient=True)
+        yield from track(iterable, total=total, description=description)
 
     # ---- training -----------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 from typing import Any
@@ -54,7 +55,8 @@ def _core_command(name: str) -> click.Command | None:
         if exc.name == f"seek.cli.{name}":  # not written yet in this checkout
             return None
         raise
-    return module.command
+    command: click.Command = module.command
+    return command
 
 
 def build_cli(manager: PluginManager | None = None) -> click.Group:
@@ -63,10 +65,13 @@ def build_cli(manager: PluginManager | None = None) -> click.Group:
     @click.group(cls=SeekGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="seek")
     @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+    @click.option("-v", "--verbose", count=True, help="More log lines (-v: stages, resume, fallbacks; -vv: debug).")
+    @click.option("-q", "--quiet", count=True, help="Fewer lines (-q: errors only, no progress lines).")
     @click.pass_context
-    def cli(ctx: click.Context, debug: bool) -> None:
+    def cli(ctx: click.Context, debug: bool, verbose: int, quiet: int) -> None:
         """Seek: train, compress, serve and watch deep-learning models for your domain."""
         ctx.obj = ctx.obj or manager or get_manager()
+        configure_logging(verbose - quiet)
 
     for name in CORE_COMMANDS:
         command = _core_command(name)
@@ -74,6 +79,34 @@ def build_cli(manager: PluginManager | None = None) -> click.Group:
             cli.add_command(command)
     (manager or get_manager()).add_commands(cli)
     return cli
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (a live progress display or a test runner swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it; the property always wins
+        pass
+
+
+def configure_logging(verbosity: int) -> None:
+    """``seek -v/-q``: 0 = warnings, 1 = info (stages, resume, skipped stages, fallbacks), 2 = debug, -1 = errors."""
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+        max(-1, min(verbosity, 2)), logging.DEBUG if verbosity > 1 else logging.ERROR
+    )
+    logger = logging.getLogger("seek")
+    logger.setLevel(level)
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)
+    logger.addHandler(_StderrHandler())
 
 
 def current_manager() -> PluginManager:

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from seek.cli.output import console, table
+from seek.cli.output import format_metric, run_summary
+
+__all__ = ["command", "data_input", "format_metric", "parse_mapping"]
 
 if TYPE_CHECKING:
     from seek.app import App
@@ -46,7 +48,13 @@ if TYPE_CHECKING:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds python, numpy and torch.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out (its config, seed, device and data).")
 @click.option("--tiny", is_flag=True, help="Use the app's seconds-long smoke-test settings.")
-@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option("--no-progress", is_flag=True, help="No live display: one line per stage on stderr instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics.json to stdout and nothing else.")
+@click.option(
+    "--track",
+    metavar="mlflow",
+    help="Track the run in MLflow (default from $SEEK_TRACKING; logs to $MLFLOW_TRACKING_URI or ./mlruns).",
+)
 def command(
     app_name: str,
     config_file: Path | None,
@@ -60,12 +68,19 @@ def command(
     resume: bool,
     tiny: bool,
     no_progress: bool,
+    as_json: bool,
+    track: str | None,
 ) -> None:
-    """Run APP: train, evaluate, write the run folder and print its metrics."""
+    """Run APP: train, evaluate, write the run folder and print a summary (headline metrics, rejects, times)."""
+    import time
+
     from seek.cli import current_manager
     from seek.config import resolve_config
     from seek.errors import ConfigError
-    from seek.runner import RunSettings, execute, stored_config
+    from seek.progress import RunProgress
+    from seek.runner import RunSettings, config_record, default_root, execute, stored_config
+    from seek.runs import new_run_path
+    from seek.tracking import tracking_choice
 
     app = current_manager().app(app_name)
     if resume:
@@ -81,27 +96,51 @@ def command(
     else:
         config = resolve_config(app.Config, config_file, overrides, base=app.tiny if tiny else None)
         data = data_input(app, data_path, mapping)
-    settings = RunSettings(
-        out=out,
-        device=device,
-        seed=seed,
-        resume=resume,
-        show_progress=not no_progress,
-        data=data,
-        accept_rejects=accept_rejects,
+    out = out or new_run_path(default_root(), app.name)
+    tracker = None
+    if tracking_choice(track) == "mlflow":
+        from seek.tracking import MlflowTracker
+
+        tracker = MlflowTracker(app.name)
+    started = time.perf_counter()
+    with RunProgress(enabled=not no_progress) as display:
+        settings = RunSettings(
+            out=out,
+            device=device,
+            seed=seed,
+            resume=resume,
+            show_progress=display.live,
+            data=data,
+            accept_rejects=accept_rejects,
+            stage_listeners=[display, *([tracker] if tracker else [])],
+            callbacks=[tracker] if tracker else [],
+        )
+        if tracker is not None:
+            tags = {"mlflow.runName": Path(out).name, "seek.seed": seed, "seek.device": device, "seek.resumed": resume}
+            tracker.start(config_record(app, config, data), tags)
+        try:
+            result = execute(app, config, settings)
+        except BaseException as exc:
+            if tracker is not None:
+                tracker.fail(exc)
+            raise
+        if tracker is not None:
+            tracker.finish(result)
+    if as_json:
+        click.echo((result.path / "metrics.json").read_text(), nl=False)
+        return
+    summary = run_summary(
+        app.name,
+        app.headline,
+        result.report.metrics,
+        result.path,
+        result.timings,
+        result.rows_rejected,
+        time.perf_counter() - started,
     )
-    result = execute(app, config, settings)
-    out_console = console()
-    rows = [(key, format_metric(value)) for key, value in result.report.metrics.items()]
-    out_console.print(table(f"{app.name} metrics", ["metric", "value"], rows))
-    out_console.print(f"run folder: {result.path}")
-
-
-def format_metric(value: float) -> str:
-    """Integers as integers (58,210), other values with 4 significant digits."""
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:.4g}"
+    click.echo(summary)
+    if tracker is not None:
+        click.echo(f"tracked in MLflow: {tracker.uri} (run {tracker.run_id})")
 
 
 def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -81,7 +81,14 @@ class ProgressBar:
         self._progress: Any = None
         self._task: Any = None
         self._loss = AsyncScalar()
+        self._shared = False
         if not enabled:
+            return
+        from seek.progress import active_progress
+
+        shared = active_progress()
+        if shared is not None:  # a run display is live (seek.progress): one row in it, reused each epoch
+            self._progress, self._shared = shared, True
             return
         try:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -98,8 +105,13 @@ class ProgressBar:
 
     def start_epoch(self, epoch: int, epochs: int, total: int, done: int) -> None:
         """Begin the bar of epoch ``epoch`` (from 1) with ``done`` of ``total`` steps already taken."""
-        if self._progress is not None:
-            self._task = self._progress.add_task(f"epoch {epoch}/{epochs}", total=total, completed=done, info="")
+        if self._progress is None:
+            return
+        description = f"epoch {epoch}/{epochs}"
+        if self._shared and self._task is not None:
+            self._progress.reset(self._task, description=description, total=total, completed=done, info="")
+        else:
+            self._task = self._progress.add_task(description, total=total, completed=done, info="")
 
     def step(self, loss: torch.Tensor, lr: float) -> None:
         """Advance one optimiser step; ``loss`` (a device scalar) is shown once it has reached the host."""
@@ -115,10 +127,14 @@ class ProgressBar:
         if self._task is not None:
             shown = " ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.startswith("val_"))
             self._progress.update(self._task, info=shown)
-            self._task = None
+            if not self._shared:
+                self._task = None
 
     def close(self) -> None:
         """Stop drawing."""
         if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+            if not self._shared:
+                self._progress.stop()
+            elif self._task is not None:
+                self._progress.remove_task(self._task)
+            self._progress, self._task = None, None
