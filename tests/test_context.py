@@ -78,3 +78,14 @@ def test_named_trainers_checkpoint_apart(ctx):
     second = ctx.trainer(torch.nn.Linear(2, 1), name="q2", loss_fn=loss)
     assert first.checkpoint_dir != second.checkpoint_dir
     assert first.checkpoint_dir.is_relative_to(ctx.path / "trainers")
+
+
+def test_built_in_data_goes_through_the_same_schema(tmp_path):
+    from seek.data.schema import Field, Schema
+
+    spec = DataSpec(schema=Schema([Field("x", "float", required=True, min=0)]), key=("x",))
+    ctx = RunContext(RunFolder(tmp_path / "run"), show_progress=False, data_spec=spec, accept_rejects=True)
+    kept = ctx.validate(pl.DataFrame({"x": [1.0, -2.0, 1.0, 3.0]}), source="simulator")
+    assert kept["x"].to_list() == [1.0, 3.0]
+    assert (ctx.rows_in, ctx.rows_rejected) == (4, 2)
+    assert "validate" in ctx.timings

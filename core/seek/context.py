@@ -159,6 +159,17 @@ class RunContext:
         self.check_rejects(table.rows_in, table.rejected.height, table.source)
         return table
 
+    def validate(self, frame: pl.DataFrame, source: str = "built-in data") -> pl.DataFrame:
+        """Run built-in (e.g. simulated) data through the app's DataSpec like a user's file; return the kept rows."""
+        from seek.data.spec import DataSpec, validate_table
+
+        with self.stage("validate"):
+            table = validate_table(frame, self.data_spec or DataSpec(), source)
+        self.rows_in += table.rows_in
+        self.reject(table.rejected)
+        self.check_rejects(table.rows_in, table.rejected.height, source)
+        return table.frame
+
     def reject(self, frame: pl.DataFrame, reason: str | None = None, step: str | None = None) -> int:
         """Keep rejected rows for rejected.parquet (with ``reason``/``step`` columns when given); return the count."""
         import polars as pl

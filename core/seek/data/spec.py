@@ -128,10 +128,8 @@ class LoadedTable:
 
 def load_table(data: DataInput, spec: DataSpec) -> LoadedTable:
     """Read a tabular input, apply the mapping, validate against the schema, drop repeated keys (kept as rejected)."""
-    from seek.data.dedup import ExactDuplicates
     from seek.data.frames import read_frame
-    from seek.data.schema import SchemaStep, apply_mapping
-    from seek.data.steps import Pipeline
+    from seek.data.schema import apply_mapping
 
     source = str(data.path)
     if data.kind != "file":
@@ -139,6 +137,15 @@ def load_table(data: DataInput, spec: DataSpec) -> LoadedTable:
     frame = read_frame(data.path, as_text=spec.schema is not None)
     if data.mapping:
         frame = apply_mapping(frame, data.mapping, source=source)
+    return validate_table(frame, spec, source)
+
+
+def validate_table(frame: pl.DataFrame, spec: DataSpec, source: str) -> LoadedTable:
+    """Run a frame (a file's, or built-in data) through the spec's schema, key and extra steps."""
+    from seek.data.dedup import ExactDuplicates
+    from seek.data.schema import SchemaStep
+    from seek.data.steps import Pipeline
+
     steps: list[Any] = []
     if spec.schema is not None:
         steps.append(SchemaStep(spec.schema, source=source))
