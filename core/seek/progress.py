@@ -139,9 +139,15 @@ class RunProgress:
                     del self._rows[stage]
             return
         row = self._rows.pop(stage, None)
+        # "end" also comes from the ``finally`` of a failing stage: then the error is the one line the user sees.
+        failed = sys.exc_info()[0] is not None
         if row is not None:
-            self._progress.update(row, total=1, completed=1)
-        elif not logging.getLogger(STAGE_LOGGER).isEnabledFor(logging.INFO):
+            if failed:
+                self._progress.update(row, description=f"{stage} (failed)")
+                self._progress.stop_task(row)
+            else:
+                self._progress.update(row, total=1, completed=1)
+        elif not failed and not logging.getLogger(STAGE_LOGGER).isEnabledFor(logging.INFO):
             self._line(f"stage {stage}: {seconds:.1f} s")
 
     @contextmanager
@@ -161,6 +167,13 @@ class RunProgress:
     def task(self, description: str, total: int | None = None) -> ProgressTask:
         """Counted work in this display: call ``advance()`` per item and ``done()`` at the end."""
         return ProgressTask(self, description, total)
+
+    def line(self, text: str) -> None:
+        """One line for the user: above the live display, or on stderr in fallback mode (silent with -q)."""
+        if self._progress is not None:
+            self._progress.console.print(text, highlight=False, markup=False)
+        else:
+            self._line(text)
 
     @property
     def elapsed(self) -> float:

@@ -118,6 +118,10 @@ class TuneSettings:
     top_fraction: float = 0.2
     seed: int = 0
     device: str = "cpu"
+    #: Stage listeners of every trial run (the CLI's progress display).
+    stage_listeners: Sequence[Any] = ()
+    #: Called as ``callback(study, frozen_trial)`` after each trial, pruned ones too (Optuna's own hook).
+    trial_callbacks: Sequence[Any] = ()
 
 
 def _set_key(config: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
@@ -181,6 +185,7 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
                 seed=settings.seed,
                 show_progress=False,
                 callbacks=[PruningCallback(trial, metric)],
+                stage_listeners=settings.stage_listeners,
             )
             return float(result.report.metrics[metric])
 
@@ -190,7 +195,7 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
     if settings.two_phase:
         first_n = max(1, math.ceil(settings.trials / 2))
         first = study("-phase1")
-        first.optimize(objective_for(PHASE1), n_trials=first_n, catch=())
+        first.optimize(objective_for(PHASE1), n_trials=first_n, catch=(), callbacks=list(settings.trial_callbacks))
         done = [t for t in first.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not done:
             raise ConfigError("seek tune: no phase-1 trial completed (all pruned); give more --trials")
@@ -198,11 +203,21 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
         keep = done[: max(1, math.ceil(len(done) * settings.top_fraction))]
         fixed = [{p: t.params[p] for p in PHASE1} for t in keep]
         second = study("-phase2")
-        second.optimize(objective_for(PHASE2, fixed), n_trials=max(1, settings.trials - first_n), catch=())
+        second.optimize(
+            objective_for(PHASE2, fixed),
+            n_trials=max(1, settings.trials - first_n),
+            catch=(),
+            callbacks=list(settings.trial_callbacks),
+        )
         phases = [first, second]
     else:
         single = study("")
-        single.optimize(objective_for(list(settings.space)), n_trials=settings.trials, catch=())
+        single.optimize(
+            objective_for(list(settings.space)),
+            n_trials=settings.trials,
+            catch=(),
+            callbacks=list(settings.trial_callbacks),
+        )
         phases = [single]
     return _write_results(app, base, phases, metric, settings, out)
 

@@ -68,6 +68,13 @@ def _print_report(report: Any) -> None:
         out.print(f"threshold failed: {line}")
 
 
+def _display(no_progress: bool) -> Any:
+    """The command's one progress display, closed when the command ends (seek.progress)."""
+    from seek.progress import RunProgress
+
+    return click.get_current_context().with_resource(RunProgress(enabled=not no_progress))
+
+
 @click.group("data", cls=SeekGroup)
 def command() -> None:
     """Check and clean raw data files (CSV, parquet, JSON lines)."""
@@ -90,6 +97,7 @@ def command() -> None:
 @click.option(
     "--out", type=click.Path(file_okay=False), help="Also write quality.json, quality.md and missingness.png here."
 )
+@click.option("--no-progress", is_flag=True, help="No live display: one line per stage on stderr instead.")
 def check(
     file: str,
     app_name: str | None,
@@ -99,22 +107,26 @@ def check(
     key: tuple[str, ...],
     thresholds: tuple[str, ...],
     out: str | None,
+    no_progress: bool,
 ) -> None:
     """Report the quality of FILE; exit 1 if a threshold fails."""
     from seek.data.quality import quality_report
 
+    display = _display(no_progress)
     spec = app_data_spec(app_name)
-    frame = _load(file, spec, mapping)
-    report = quality_report(
-        frame,
-        schema=spec.schema,
-        rules=list(spec.rules),
-        key=list(key) or list(spec.key) or None,
-        label=label or spec.label,
-        timestamp=timestamp,
-        thresholds=spec.quality_thresholds(thresholds, f"app {app_name!r} data_thresholds"),
-        source=file,
-    )
+    with display.stage("load"):
+        frame = _load(file, spec, mapping)
+    with display.stage("quality"):
+        report = quality_report(
+            frame,
+            schema=spec.schema,
+            rules=list(spec.rules),
+            key=list(key) or list(spec.key) or None,
+            label=label or spec.label,
+            timestamp=timestamp,
+            thresholds=spec.quality_thresholds(thresholds, f"app {app_name!r} data_thresholds"),
+            source=file,
+        )
     if out:
         report.save(out)
     _print_report(report)
@@ -144,6 +156,7 @@ def check(
     show_default=True,
     help="Normalise term variants in text columns with the installed plugins' dictionaries.",
 )
+@click.option("--no-progress", is_flag=True, help="No live display: one line per stage on stderr instead.")
 def clean(
     file: str,
     out_dir: str,
@@ -155,6 +168,7 @@ def clean(
     languages: str,
     thresholds: tuple[str, ...],
     terms: bool,
+    no_progress: bool,
 ) -> None:
     """Clean FILE into OUT/cleaned.parquet, OUT/rejected.parquet and a quality report."""
     from seek.data.dedup import ExactDuplicates, NearDuplicates
@@ -165,8 +179,10 @@ def clean(
     from seek.data.text import text_steps
     from seek.io import atomic_path, atomic_write_json
 
+    display = _display(no_progress)
     spec = app_data_spec(app_name)
-    frame = _load(file, spec, mapping)
+    with display.stage("load"):
+        frame = _load(file, spec, mapping)
     columns = list(dict.fromkeys([*spec.text_columns, *text_columns]))
     dictionary = _installed_terms() if terms and columns else None
     steps: list[Any] = []
@@ -183,23 +199,26 @@ def clean(
             steps.append(NormaliseTerms(column, dictionary))
         steps.append(NearDuplicates(column, threshold=near_threshold))
     steps += list(spec.steps)
-    result = Pipeline(steps).run(frame)
+    with display.stage("clean"):
+        result = Pipeline(steps).run(frame)
     out = Path(out_dir)
-    for name, part in (("cleaned.parquet", result.kept), ("rejected.parquet", result.rejected)):
-        with atomic_path(out / name) as tmp:
-            part.write_parquet(tmp)
-    atomic_write_json(out / "counts.json", result.counts())
-    report = quality_report(
-        result.kept,
-        schema=spec.schema,
-        rules=list(spec.rules),
-        key=list(key) or list(spec.key) or None,
-        label=spec.label,
-        thresholds=spec.quality_thresholds(thresholds, f"app {app_name!r} data_thresholds"),
-        pipeline=result,
-        source=file,
-    )
-    report.save(out)
+    with display.stage("write"):
+        for name, part in (("cleaned.parquet", result.kept), ("rejected.parquet", result.rejected)):
+            with atomic_path(out / name) as tmp:
+                part.write_parquet(tmp)
+        atomic_write_json(out / "counts.json", result.counts())
+    with display.stage("quality"):
+        report = quality_report(
+            result.kept,
+            schema=spec.schema,
+            rules=list(spec.rules),
+            key=list(key) or list(spec.key) or None,
+            label=spec.label,
+            thresholds=spec.quality_thresholds(thresholds, f"app {app_name!r} data_thresholds"),
+            pipeline=result,
+            source=file,
+        )
+        report.save(out)
     click.echo(f"{result.rows_in} rows: {result.kept.height} kept, {result.rejected.height} rejected -> {out}")
     for step in result.steps:
         click.echo(f"  {step.name}: {step.rejected} rejected, {step.changed} changed")

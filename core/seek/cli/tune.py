@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,6 +41,7 @@ from seek.cli.output import console, table
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the search (default runs/<app>-tune/...).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler and of every trial.")
+@click.option("--no-progress", is_flag=True, help="No live display: one line per trial on stderr instead.")
 def command(
     app_name: str,
     trials: int,
@@ -53,29 +55,51 @@ def command(
     out: Path | None,
     device: str,
     seed: int,
+    no_progress: bool,
 ) -> None:
     """Search APP's hyper-parameters (TPE sampler, Hyperband pruner) and write best.toml."""
     from seek.app import resolve_device
     from seek.cli import current_manager
     from seek.config import resolve_config
+    from seek.extras import require
+    from seek.progress import RunProgress
     from seek.runner import default_root
     from seek.runs import RunFolder
     from seek.tuning import TuneSettings, parse_space, tune, tune_out_path
 
+    require("hpo", "optuna")
     app = current_manager().app(app_name)
     base = resolve_config(app.Config, config_file, overrides, base=app.tiny if tiny else None).model_dump(mode="json")
-    settings = TuneSettings(
-        trials=trials,
-        space=parse_space(space, app),
-        storage=storage,
-        study_name=study_name,
-        two_phase=two_phase,
-        seed=seed,
-        device=resolve_device(device),
-    )
+    search_space = parse_space(space, app)
+    resolved_device = resolve_device(device)
     folder = RunFolder(out or tune_out_path(default_root(), app.name))
     folder.write_json("config.json", base)
-    report = tune(app, base, settings, folder)
+    with RunProgress(enabled=not no_progress) as display:
+        bar = display.task("trials", total=trials)
+
+        def on_stage(event: str, stage: str, seconds: float) -> None:
+            if event == "start":
+                bar.advance(0, info=stage)
+
+        def on_trial(study: Any, trial: Any) -> None:
+            value = "" if trial.value is None else f" {app.tune.metric if app.tune else 'value'} {trial.value:.4g}"
+            seconds = trial.duration.total_seconds() if trial.duration is not None else 0.0
+            display.line(f"trial {trial.number}: {trial.state.name.lower()}{value} ({seconds:.1f} s)")
+            bar.advance(1, info="")
+
+        settings = TuneSettings(
+            trials=trials,
+            space=search_space,
+            storage=storage,
+            study_name=study_name,
+            two_phase=two_phase,
+            seed=seed,
+            device=resolved_device,
+            stage_listeners=[on_stage],
+            trial_callbacks=[on_trial],
+        )
+        report = tune(app, base, settings, folder)
+        bar.done()
     folder.write_report(f"{app.name} tune", report, base)
     folder.seal()
     rows = [(key, f"{value:.4g}") for key, value in report.metrics.items()]
