@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from seek.artifacts import ArtifactSpec
+    from seek.compression.data import CompressionData
     from seek.continual.spec import ContinualSpec
     from seek.data.spec import DataSpec
     from seek.runs import VerifiedRun
@@ -113,6 +114,14 @@ class App(ABC, Generic[C]):
     def example_records(self, run_dir: str | os.PathLike[str], n: int = 4) -> list[dict[str, Any]]:
         """A few valid input records for the predictor of ``run_dir`` (conformance tests, docs, load tests)."""
         raise NotImplementedError(f"app {self.name!r} gives no example records")
+
+    def compression_data(self, run: VerifiedRun, role: str) -> CompressionData:
+        """The train/val/test split ``run`` used for model ``role`` and the app's quality metrics (``seek compress``).
+
+        Rebuild the split from the run's config.json and seed, so the compressed model is scored on the
+        same held-out samples as the original; see :class:`seek.compression.CompressionData`.
+        """
+        raise NotImplementedError(f"app {self.name!r} gives no held-out data for compression")
 
     def update(self, config: C, ctx: RunContext, parent: VerifiedRun, strategy: str) -> Report:
         """One incremental update of ``parent``'s model on ``ctx.data`` with ``strategy`` (``seek update``).

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from seek.app import App, AppConfig, Figure, Report, RunContext, TuneSpec
 from seek.artifacts import ArtifactSpec
+
+if TYPE_CHECKING:
+    from seek.compression import CompressionData
+    from seek.runs import VerifiedRun
 
 ROWS, COLS = 8, 8
 
@@ -116,11 +120,33 @@ class DigitsApp(App[DigitsConfig]):
         """Load the trained classifier from a verified run folder."""
         return DigitsPredictor(run_dir)
 
+    def compression_data(self, run: VerifiedRun, role: str) -> CompressionData:
+        """The run's own train/val/test split (rebuilt from its config and seed) and its test metrics."""
+        from seek.compression import CompressionData
+
+        config = DigitsConfig.model_validate(run.config)
+        splits = load_splits(config, int(run.read_json("run.json")["seed"]))
+        return CompressionData(
+            "classifier", splits["train"], splits["val"], splits["test"], digit_metrics, "test_accuracy"
+        )
+
     def example_records(self, run_dir: str | os.PathLike[str], n: int = 4) -> list[dict[str, Any]]:
         """The first ``n`` bundled digits as predictor records."""
         from sklearn.datasets import load_digits
 
         return [{"pixels": row.tolist()} for row in load_digits().data[:n]]
+
+
+def digit_metrics(logits: Any, y: Any) -> dict[str, float]:
+    """Accuracy and macro F1 of (N, 10) logits against the true digits."""
+    from sklearn.metrics import f1_score
+
+    pred = logits.argmax(dim=-1).cpu().numpy()
+    truth = y.cpu().numpy()
+    return {
+        "test_accuracy": float((pred == truth).mean()),
+        "test_macro_f1": float(f1_score(truth, pred, average="macro")),
+    }
 
 
 def model_config(config: DigitsConfig) -> Any:
@@ -201,10 +227,11 @@ class DigitsPredictor:
     """Serve the digits classifier: each record has ``pixels``, 64 values in 0..16 (row by row)."""
 
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
-        from seek.artifacts import load_artifact
+        from seek.compression.runtime import load_model
         from seek.runs import load_run
 
-        self.model = load_artifact(load_run(run_dir), "classifier")
+        # the trained Seek model, or what `seek compress` made of it (pruned, INT8, an ONNX graph)
+        self.model = load_model(load_run(run_dir), "classifier")
 
     def predict(self, batch: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Return the digit and class probabilities for each record."""
