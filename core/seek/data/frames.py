@@ -176,12 +176,20 @@ def _read_jsonl(path: Path) -> ReadResult:
     from seek.data.csv_reader import sniff_not_text
 
     sniff_not_text(path, kind="JSON-lines")
+    if not _records(path):
+        raise DataError(f"{path}: empty file (no JSON records)")
     try:
         frame = pl.read_ndjson(path, infer_schema_length=None)
     except Exception:  # noqa: BLE001 (polars raises several kinds for a bad line; the line-level pass names each)
         return _read_jsonl_lines(path)
     # polars skips blank lines, so its rows are the 1-based record numbers.
     return _result(path, frame, _numbers(1, frame.height), [])
+
+
+def _records(path: Path) -> int:
+    """Non-blank lines: the records of a JSON-lines file."""
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def _read_jsonl_lines(path: Path) -> ReadResult:
