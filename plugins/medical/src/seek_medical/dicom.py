@@ -183,7 +183,9 @@ def _geometry(header: SliceHeader, limits: Limits) -> None:
     if not header.has_pixels:
         raise DataError(f"{name}: missing pixel data (no PixelData element)")
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-        raise DataError(f"{name}: a multi-frame image ({ds.NumberOfFrames} frames); this reader takes one slice per file")
+        raise DataError(
+            f"{name}: a multi-frame image ({ds.NumberOfFrames} frames); this reader takes one slice per file"
+        )
     header.rows, header.columns = _int(ds, "Rows", name), _int(ds, "Columns", name)
     if not (0 < header.rows <= limits.max_rows and 0 < header.columns <= limits.max_columns):
         raise DataError(
@@ -200,7 +202,9 @@ def _geometry(header: SliceHeader, limits: Limits) -> None:
         raise DataError(f"{name}: PixelSpacing {list(header.pixel_spacing)} must be positive")
     row, col = np.asarray(header.orientation[:3]), np.asarray(header.orientation[3:])
     if abs(np.linalg.norm(row) - 1) > 1e-3 or abs(np.linalg.norm(col) - 1) > 1e-3 or abs(row @ col) > 1e-3:
-        raise DataError(f"{name}: ImageOrientationPatient {list(header.orientation)} is not two unit, orthogonal vectors")
+        raise DataError(
+            f"{name}: ImageOrientationPatient {list(header.orientation)} is not two unit, orthogonal vectors"
+        )
     header.slope = float(ds.get("RescaleSlope", 1) or 1)
     header.intercept = float(ds.get("RescaleIntercept", 0) or 0)
     number = ds.get("InstanceNumber")
@@ -225,7 +229,9 @@ def _floats(ds: Any, key: str, count: int, name: str) -> tuple[float, ...]:
     if value in (None, ""):
         raise DataError(f"{name}: no {key}")
     try:
-        numbers = tuple(float(v) for v in (value if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") else [value]))
+        numbers = tuple(
+            float(v) for v in (value if isinstance(value, (list, tuple)) or hasattr(value, "__iter__") else [value])
+        )
     except (TypeError, ValueError):
         raise DataError(f"{name}: {key} {value!r} is not numeric") from None
     if len(numbers) != count or not all(math.isfinite(v) for v in numbers):
@@ -393,7 +399,9 @@ def _pixels(header: SliceHeader) -> np.ndarray:
         raw = ds.PixelData
     except (OSError, EOFError, ValueError) as exc:
         raise DataError(f"{header.name}: pixel data cannot be read ({exc})") from None
-    syntax = ds.file_meta.TransferSyntaxUID if hasattr(ds, "file_meta") and "TransferSyntaxUID" in ds.file_meta else None
+    syntax = (
+        ds.file_meta.TransferSyntaxUID if hasattr(ds, "file_meta") and "TransferSyntaxUID" in ds.file_meta else None
+    )
     if syntax is None or not syntax.is_compressed:
         expected = header.rows * header.columns * int(ds.BitsAllocated) // 8
         if raw is None or len(raw) < expected:

@@ -84,8 +84,10 @@ class Thorax:
             ax, ay = ax * taper, ay * taper
             rho = math.hypot((point[0] - cx) / ax, (point[1] - cy) / ay)
             depth = (1 - rho) * min(ax, ay)
-            heart = math.hypot((point[0] - 0.1 * self.half_width) / (0.3 * self.half_width),
-                               (point[1] + 0.3 * self.half_depth) / (0.36 * self.half_depth))
+            heart = math.hypot(
+                (point[0] - 0.1 * self.half_width) / (0.3 * self.half_width),
+                (point[1] + 0.3 * self.half_depth) / (0.36 * self.half_depth),
+            )
             if heart < 1:
                 depth = min(depth, (heart - 1) * 0.3 * self.half_width)
             best = max(best, depth)
@@ -96,8 +98,14 @@ class Thorax:
         return math.sqrt(max(0.15, 1 - u * u))
 
 
-def random_thorax(rng: np.random.Generator, fov_mm: float, z_extent: float, z_centre: float = 0.0,
-                  nodules: tuple[int, int] = (2, 6), diameter_range: tuple[float, float] = (2.0, 30.0)) -> Thorax:
+def random_thorax(
+    rng: np.random.Generator,
+    fov_mm: float,
+    z_extent: float,
+    z_centre: float = 0.0,
+    nodules: tuple[int, int] = (2, 6),
+    diameter_range: tuple[float, float] = (2.0, 30.0),
+) -> Thorax:
     """A random thorax filling ``fov_mm`` with a vessel tree, airways and nodules."""
     scale = rng.uniform(0.92, 1.0)
     thorax = Thorax(
@@ -109,8 +117,9 @@ def random_thorax(rng: np.random.Generator, fov_mm: float, z_extent: float, z_ce
         rib_phase=float(rng.uniform(0, 20)),
     )
     for side in (-1, 1):
-        hilum = np.array([side * 0.25 * thorax.half_width, -0.02 * thorax.half_depth,
-                          z_centre + rng.uniform(-0.2, 0.2) * z_extent])
+        hilum = np.array(
+            [side * 0.25 * thorax.half_width, -0.02 * thorax.half_depth, z_centre + rng.uniform(-0.2, 0.2) * z_extent]
+        )
         for _ in range(3):
             direction = np.array([side * rng.uniform(0.3, 1.0), rng.uniform(-0.8, 0.8), rng.uniform(-1.2, 1.2)])
             _branch(rng, thorax.vessels, hilum, direction / np.linalg.norm(direction), rng.uniform(2.5, 3.8), 0, 6)
@@ -137,8 +146,15 @@ def sample_diameter(rng: np.random.Generator, low: float, high: float) -> float:
     return float(min(max(d, low), high))
 
 
-def _branch(rng: np.random.Generator, out: list[Segment], start: np.ndarray, direction: np.ndarray,
-            radius: float, depth: int, max_depth: int) -> None:
+def _branch(
+    rng: np.random.Generator,
+    out: list[Segment],
+    start: np.ndarray,
+    direction: np.ndarray,
+    radius: float,
+    depth: int,
+    max_depth: int,
+) -> None:
     length = radius * rng.uniform(5.0, 8.0) + 6.0
     end = start + direction * length
     out.append(Segment(tuple(start), tuple(end), radius))  # type: ignore[arg-type]
@@ -185,7 +201,9 @@ def _place_nodule(rng: np.random.Generator, thorax: Thorax, diameter_range: tupl
         if attachment == "juxta-pleural":
             target = radius * 0.75
             rho_guess = 1 - target / (min(ax, ay) * taper)
-            point = np.array([cx + rho_guess * ax * taper * math.cos(angle), cy + rho_guess * ay * taper * math.sin(angle), z])
+            point = np.array(
+                [cx + rho_guess * ax * taper * math.cos(angle), cy + rho_guess * ay * taper * math.sin(angle), z]
+            )
             depth = thorax.lung_depth(point)
             if abs(depth - target) > max(1.0, 0.4 * radius):
                 continue
@@ -212,7 +230,12 @@ def _place_nodule(rng: np.random.Generator, thorax: Thorax, diameter_range: tupl
             continue
         hu = float(rng.uniform(0, 60)) if kind == "solid" else float(rng.uniform(-650, -450))
         core = float(rng.uniform(0.35, 0.6)) if kind == "part-solid" else 0.0
-        lobes = (float(rng.uniform(0.0, 0.12)), float(rng.integers(2, 5)), float(rng.uniform(0, 6.28)), float(rng.uniform(0, 6.28)))
+        lobes = (
+            float(rng.uniform(0.0, 0.12)),
+            float(rng.integers(2, 5)),
+            float(rng.uniform(0, 6.28)),
+            float(rng.uniform(0, 6.28)),
+        )
         return Nodule(tuple(float(v) for v in point), float(diameter), kind, attachment, hu, core, lobes)  # type: ignore[arg-type]
     return None
 
@@ -253,7 +276,9 @@ def render(thorax: Thorax, xs: Any, ys: Any, zs: Any, device: str = "cpu") -> An
     lung = lung * (1 - edge((1 - heart_rho) * 0.3 * a))
     generator = torch.Generator(device="cpu").manual_seed(thorax.texture_seed)
     coarse = torch.randn((1, 1, max(2, len(z) // 6), max(2, len(y) // 8), max(2, len(x) // 8)), generator=generator)
-    texture = torch.nn.functional.interpolate(coarse.to(device), size=hu.shape, mode="trilinear", align_corners=False)[0, 0]
+    texture = torch.nn.functional.interpolate(coarse.to(device), size=hu.shape, mode="trilinear", align_corners=False)[
+        0, 0
+    ]
     hu = hu * (1 - lung) + lung * (LUNG_HU + 25.0 * texture)
     spine = torch.sqrt(X**2 + (Y - 0.62 * b) ** 2)
     hu = torch.where((spine < 0.13 * b).expand_as(hu), torch.full_like(hu, BONE_HU), hu)
@@ -330,8 +355,9 @@ def _tube(hu: Any, coords: tuple[Any, ...], seg: Segment, voxel: float, inside: 
     hu[box] = hu[box] * (1 - fraction) + value * fraction
 
 
-def _nodule_fraction(coords: tuple[Any, ...], box: tuple[slice, slice, slice], nodule: Nodule, voxel: float,
-                     radius_scale: float = 1.0) -> Any:
+def _nodule_fraction(
+    coords: tuple[Any, ...], box: tuple[slice, slice, slice], nodule: Nodule, voxel: float, radius_scale: float = 1.0
+) -> Any:
     import torch
 
     x, y, z = coords[0][box[2]], coords[1][box[1]], coords[2][box[0]]
@@ -341,7 +367,12 @@ def _nodule_fraction(coords: tuple[Any, ...], box: tuple[slice, slice, slice], n
     amplitude, lobes, phase_a, phase_b = nodule.lobulation
     azimuth = torch.atan2(dy, dx)
     polar = torch.atan2(torch.sqrt(dx**2 + dy**2), dz)
-    radius = nodule.diameter / 2 * radius_scale * (1 + amplitude * torch.cos(lobes * azimuth + phase_a) * torch.sin(2 * polar + phase_b))
+    radius = (
+        nodule.diameter
+        / 2
+        * radius_scale
+        * (1 + amplitude * torch.cos(lobes * azimuth + phase_a) * torch.sin(2 * polar + phase_b))
+    )
     return torch.clamp((radius - distance) / voxel + 0.5, 0, 1)
 
 

@@ -107,8 +107,9 @@ class SimulatedStudy:
         }
 
 
-def random_scan(rng: np.random.Generator, fov_mm: float, z_extent: float,
-                thickness: tuple[float, float] = (0.625, 5.0)) -> ScanParams:
+def random_scan(
+    rng: np.random.Generator, fov_mm: float, z_extent: float, thickness: tuple[float, float] = (0.625, 5.0)
+) -> ScanParams:
     """Scan parameters drawn over the ranges clinical chest CT uses."""
     pixel_spacing = float(rng.uniform(0.6, 0.9))
     size = int(round(fov_mm / pixel_spacing))
@@ -130,9 +131,16 @@ def random_scan(rng: np.random.Generator, fov_mm: float, z_extent: float,
     )
 
 
-def simulate_study(seed: int, fov_mm: float = 160.0, z_extent: float = 48.0, nodules: tuple[int, int] = (2, 6),
-                   diameter_range: tuple[float, float] = (2.0, 30.0), scan: ScanParams | None = None,
-                   thickness: tuple[float, float] = (0.625, 5.0), device: str = "cpu") -> SimulatedStudy:
+def simulate_study(
+    seed: int,
+    fov_mm: float = 160.0,
+    z_extent: float = 48.0,
+    nodules: tuple[int, int] = (2, 6),
+    diameter_range: tuple[float, float] = (2.0, 30.0),
+    scan: ScanParams | None = None,
+    thickness: tuple[float, float] = (0.625, 5.0),
+    device: str = "cpu",
+) -> SimulatedStudy:
     """One study: a random thorax scanned with random (or the given) parameters."""
     rng = np.random.default_rng(seed)
     thorax = random_thorax(rng, fov_mm, z_extent, 0.0, nodules, diameter_range)
@@ -143,8 +151,9 @@ def simulate_study(seed: int, fov_mm: float = 160.0, z_extent: float = 48.0, nod
     return SimulatedStudy(thorax, params, hu, labels, origin, seed, uids)
 
 
-def acquire(thorax: Thorax, params: ScanParams, rng: np.random.Generator,
-            device: str = "cpu") -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+def acquire(
+    thorax: Thorax, params: ScanParams, rng: np.random.Generator, device: str = "cpu"
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """Scan ``thorax``: slab averaging over the thickness, kernel, noise, 12-bit quantisation (HU as int16)."""
     import torch
 
@@ -202,7 +211,9 @@ def gaussian_2d(volume: Any, sigma_px: float) -> Any:
 # ---- DICOM ------------------------------------------------------------------------------------------
 
 
-def write_study(study: SimulatedStudy, folder: str | Path, names: Literal["random", "instance"] = "random") -> list[Path]:
+def write_study(
+    study: SimulatedStudy, folder: str | Path, names: Literal["random", "instance"] = "random"
+) -> list[Path]:
     """Write the study as one DICOM file per slice plus ground_truth.json; return the slice files."""
     import pydicom
     from pydicom.dataset import FileMetaDataset

@@ -35,8 +35,28 @@ class Limits:
 
 StudyFile = tuple[str, "Path | bytes"]
 #: Files archives carry beside the images (viewers, indexes, notes, our ground truth): not part of the series.
-SIDE_FILES = frozenset({".json", ".txt", ".xml", ".html", ".htm", ".pdf", ".md", ".csv", ".ini", ".inf", ".exe", ".bat",
-                        ".sh", ".png", ".jpg", ".jpeg", ".js", ".css"})
+SIDE_FILES = frozenset(
+    {
+        ".json",
+        ".txt",
+        ".xml",
+        ".html",
+        ".htm",
+        ".pdf",
+        ".md",
+        ".csv",
+        ".ini",
+        ".inf",
+        ".exe",
+        ".bat",
+        ".sh",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".js",
+        ".css",
+    }
+)
 
 
 def side_file(name: str) -> bool:
@@ -74,7 +94,7 @@ def _folder(root: Path, limits: Limits) -> list[StudyFile]:
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if side_file(name) or path.is_symlink() and not path.resolve().is_relative_to(resolved_root):
+            if side_file(name) or (path.is_symlink() and not path.resolve().is_relative_to(resolved_root)):
                 continue  # companions (README.txt, .DS_Store) and links leaving the folder are not part of the study
             if path.stat().st_size > limits.max_file_bytes:
                 raise DataError(f"{path}: {path.stat().st_size:,} bytes, more than one slice may hold")
@@ -110,7 +130,9 @@ def _zip(path: Path, limits: Limits) -> Iterator[StudyFile]:
                 raise DataError(f"{path}!{member.filename}: cannot be read from the zip ({exc})") from None
             # the header's sizes are checked above; a member that inflates past them is a lie
             if len(data) != member.file_size:
-                raise DataError(f"{path}!{member.filename}: inflates to {len(data)} bytes, header says {member.file_size}")
+                raise DataError(
+                    f"{path}!{member.filename}: inflates to {len(data)} bytes, header says {member.file_size}"
+                )
             yield f"{path}!{member.filename}", data
 
 
