@@ -75,11 +75,11 @@ def require(
             # dependency deep inside an installed package is a broken install and stays a traceback.
             if missing is not None and not (name == missing or name.startswith(missing + ".")):
                 raise
-            raise MissingExtra(name, extra, distribution, needed_by or _command_path()) from None
+            raise MissingExtra(name, extra, distribution, needed_by or command_path()) from None
     return loaded[0] if len(loaded) == 1 else tuple(loaded)
 
 
-def _command_path() -> str | None:
+def command_path() -> str | None:
     """The running click command ("seek tune"), or None outside the CLI."""
     import click
 

@@ -75,9 +75,9 @@ class MlflowTracker(Callback):
     """One MLflow run per seek run; a stage listener and a trainer callback, finished by :meth:`finish`."""
 
     def __init__(self, app_name: str, tracking_uri: str | None = None, experiment: str | None = None) -> None:
-        from seek.extras import require
+        from seek.extras import command_path, require
 
-        require("mlflow", "mlflow", needed_by="--track mlflow")
+        require("mlflow", "mlflow", needed_by=f"{command_path() or 'seek'} --track mlflow")
         from mlflow.tracking import MlflowClient
 
         self.uri = tracking_uri or default_tracking_uri()

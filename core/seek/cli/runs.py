@@ -40,6 +40,7 @@ class RunEntry:
     metrics: dict[str, float] = field(default_factory=dict)
     files: int = 0
     size: int = 0
+    sealed_ns: int = 0  # when the manifest was written: orders runs started in the same second
 
     @property
     def name(self) -> str:
@@ -105,6 +106,7 @@ def read_entry(folder: Path) -> RunEntry:
         metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
         files=len(files),
         size=sum(int(entry.get("size", 0)) for entry in files.values() if isinstance(entry, dict)),
+        sealed_ns=manifest_path.stat().st_mtime_ns,
     )
 
 
@@ -128,7 +130,7 @@ def scan(root: Path, app: str | None = None) -> tuple[list[RunEntry], list[Path]
             except RunError as exc:  # one damaged folder must not hide the others; it is named, never deleted
                 logger.warning("skipping %s: %s", folder, exc)
                 unsealed.append(folder)
-    sealed.sort(key=lambda e: (e.started or "", e.name), reverse=True)
+    sealed.sort(key=lambda e: (e.started or "", e.sealed_ns, e.name), reverse=True)
     return sealed, unsealed
 
 
@@ -288,7 +290,7 @@ def compare(runs: tuple[str, ...], root: Path | None, as_json: bool) -> None:
     for key in metric_keys:
         values = [e.metrics.get(key) for e in entries]
         base = values[0]
-        deltas = [None if v is None or base is None else v - base for v in values]
+        deltas = [None if i == 0 or v is None or base is None else v - base for i, v in enumerate(values)]
         metrics[key] = {"values": values, "delta": deltas}
     if as_json:
         record: dict[str, Any] = {"runs": [str(e.path) for e in entries], "apps": [e.app for e in entries]}
