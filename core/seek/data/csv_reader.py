@@ -75,20 +75,25 @@ def read_csv_table(path: Path, sep: str, *, as_text: bool, infer_rows: int) -> t
     sniff_not_text(path)
     shape = _scan(path, sep)
     if shape is not None:
-        counts, empties, lines = shape
+        counts, empties, lines = shape[:3]
         if len(counts) == 0:
             raise DataError(f"{path}: empty file (no header line)")
         if empties[0]:
             raise DataError(f"{path}: line 1 (the header) is blank")
         expected = int(counts[0])
         data_counts, data_empty = counts[1:], empties[1:]
-        if not ((data_counts != expected) & ~data_empty).any():
+        ragged = (data_counts != expected) & ~data_empty
+        if not ragged.any():
             frame = _polars_read(path, sep, as_text=as_text, infer_rows=infer_rows)
             if frame is not None and frame.height == len(data_counts):
                 keep = ~data_empty
                 if not keep.all():
                     frame = frame.filter(pl.Series(keep))
                 return frame, lines[1:][keep].astype(np.int64), TextRows(header=frame.columns)
+        else:
+            cut = _without_ragged(path, sep, shape, ragged, as_text=as_text, infer_rows=infer_rows)
+            if cut is not None:
+                return cut
     damaged = read_damaged(path, sep)
     return _frame_from_records(damaged, as_text, infer_rows), np.asarray(damaged.lines, dtype=np.int64), damaged
 
@@ -109,15 +114,18 @@ def _polars_read(path: Path, sep: str, *, as_text: bool, infer_rows: int) -> pl.
         return None
 
 
-def _scan(path: Path, sep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Per record (header included): field count, blank-line flag and starting line; None for multi-byte sep."""
+def _scan(path: Path, sep: str) -> tuple[np.ndarray, ...] | None:
+    """Per record (header included): field count, blank flag, starting line, start and end byte; None if unsure.
+
+    None for a multi-byte separator or a quote still open at the end of the file.
+    """
     import numpy as np
 
     if len(sep.encode()) != 1:
         return None
     sep_byte, parity = sep.encode()[0], np.uint8(0)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    line_offset = 1
+    parts: list[tuple[np.ndarray, ...]] = []
+    line_offset, byte_offset = 1, 0
     carry = b""
     with open(path, "rb") as handle:
         while True:
@@ -135,21 +143,25 @@ def _scan(path: Path, sep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
             else:
                 carry = b""
             buf = np.frombuffer(data, dtype=np.uint8)
-            counts, empties, starts, parity = fields_per_line(buf, sep_byte, parity)
+            counts, empties, starts, ends, parity = fields_per_line(buf, sep_byte, parity)
             all_newlines = np.flatnonzero(buf == 0x0A)
-            parts.append((counts, empties, np.searchsorted(all_newlines, starts) + line_offset))
+            line_of = np.searchsorted(all_newlines, starts) + line_offset
+            parts.append((counts, empties, line_of, starts + byte_offset, ends + byte_offset))
             line_offset += len(all_newlines)
+            byte_offset += len(data)
     if parity:
         return None  # a quote is still open at the end of the file: the line-level path finds where it opened
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64)
-    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
 
 
-def fields_per_line(buf: np.ndarray, sep_byte: int, parity: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+def fields_per_line(
+    buf: np.ndarray, sep_byte: int, parity: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
     """Count fields per record of a byte buffer, ignoring separators and newlines inside quotes.
 
-    Returns (field counts, blank-record flags, record start offsets, the quote state at the end).
+    Returns (field counts, blank-record flags, record start and end offsets, the quote state at the end).
     """
     import numpy as np
 
@@ -166,7 +178,49 @@ def fields_per_line(buf: np.ndarray, sep_byte: int, parity: Any) -> tuple[np.nda
     lengths = newlines - starts
     empties = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 0x0D))
     new_parity = np.uint8(in_quote[-1]) if len(buf) else parity
-    return counts, empties, starts, new_parity
+    return counts, empties, starts, newlines.astype(np.int64), new_parity
+
+
+def _without_ragged(
+    path: Path, sep: str, shape: tuple[np.ndarray, ...], ragged: np.ndarray, *, as_text: bool, infer_rows: int
+) -> tuple[pl.DataFrame, Any, TextRows] | None:
+    """Ragged records with no quote in them: cut them out and let polars read the rest (None: not that simple)."""
+    import numpy as np
+    import polars as pl
+
+    counts, empties, lines, starts, ends = shape
+    data = path.read_bytes()
+    bad = np.flatnonzero(ragged) + 1  # record indices, the header being record 0
+    raws = [data[starts[i] : ends[i]].rstrip(b"\r") for i in bad]
+    if any(b'"' in raw for raw in raws):
+        return None
+    header_text, _ = _decode(data[starts[0] : ends[0]].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf"))
+    if header_text is None:
+        return None
+    header = next(csv.reader([header_text], delimiter=sep), [])
+    pieces, at = [], 0
+    for i in bad:
+        pieces.append(data[at : starts[i]])
+        at = min(int(ends[i]) + 1, len(data))
+    pieces.append(data[at:])
+    rest = io.BytesIO(b"".join(pieces))
+    try:
+        if as_text:
+            frame = pl.read_csv(rest, separator=sep, infer_schema=False)
+        else:
+            frame = pl.read_csv(rest, separator=sep, infer_schema_length=infer_rows)
+    except pl.exceptions.PolarsError:  # more than ragged rows wrong: the line-level path sorts it out
+        return None
+    keep = ~empties[1:] & ~ragged
+    if frame.height != int((~ragged).sum()):
+        return None
+    frame = frame.filter(pl.Series(keep[~ragged]))
+    damage = TextRows(header=header)
+    for i, raw in zip(bad, raws, strict=True):
+        found = int(counts[i])
+        reason = _ragged([""] * found, header) if header else f"{found} fields"
+        damage.rejected.append((int(lines[i]), reason, _raw(raw)))
+    return frame, lines[1:][keep].astype(np.int64), damage
 
 
 # -- the damaged-file path -------------------------------------------------------------------------
