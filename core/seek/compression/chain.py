@@ -64,6 +64,12 @@ def pick_role(run: VerifiedRun, requested: str | None) -> Artifact:
         art = known[requested]
     else:
         models = [a for a in known.values() if a.kind in TORCH_KINDS and "@" not in a.role]
+        if not models:
+            listed = ", ".join(f"{a.role} ({a.kind})" for a in known.values()) or "none"
+            raise RunError(
+                f"{run.path}: no Seek model to compress; seek compress applies to Seek transformers "
+                f"(artifacts: {listed})"
+            )
         if len(models) != 1:
             listed = ", ".join(f"{a.role} ({a.kind})" for a in known.values()) or "none"
             raise RunError(f"{run.path}: pick the model with --set role=NAME (artifacts: {listed})")
@@ -115,6 +121,10 @@ def compress(
     for method in methods:
         if method != "onnx":
             _check_float(original, method)
+    if "distill" in methods:  # a student that cannot be smaller is refused before any folder exists
+        from seek.compression.distill import student_config
+
+        student_config(original, options.ratio, options.student_hidden_size, options.student_num_layers)
     run = RunFolder(Path(out) if out is not None else new_run_path(root or "runs", app.name))
     started = time.perf_counter()
     manifest_sha = hashlib.sha256((src.path / "manifest.json").read_bytes()).hexdigest()
