@@ -85,9 +85,7 @@ def main() -> None:
         forced = measure(later)
 
     # Baseline: recompute the offline features over the history of the entities involved, per call.
-    cfg = FeatureConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in predictor.bundle["feature_config"].items()}
-    )
+    cfg = FeatureConfig.model_validate(predictor.scorer["feature_config"])
     base = history.drop("step", "label_available_at", strict=False)
     naive = []
     for tx in txs[20 : 20 + args.naive]:  # features only: the part the online state replaces

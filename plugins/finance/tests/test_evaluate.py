@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
 
-from seek_finance.evaluate import (
-    Periods,
-    card_precision_at_k,
-    known_compromised,
-    recall_at_fpr,
-    threshold_at_fpr,
-)
+from seek.evaluation import recall_at_fpr, threshold_at_fpr
+from seek_finance.evaluate import Periods, card_precision_at_k, known_compromised
 
 
 def test_card_precision_counts_cards_and_drops_cards_found_on_earlier_days() -> None:
@@ -38,7 +33,7 @@ def test_recall_at_fpr_and_its_threshold_agree() -> None:
 
 
 def test_cards_with_frauds_known_before_the_day_are_removed() -> None:
-    periods = Periods.before_test(datetime(2020, 1, 20), 7, 0, 7, 3)
+    periods = Periods.before_test(datetime(2020, 1, 20), *(timedelta(days=d) for d in (7, 0, 7, 3)))
     frame = pl.DataFrame(
         {
             "customer_id": [1, 1, 1, 2, 2],
@@ -54,4 +49,4 @@ def test_cards_with_frauds_known_before_the_day_are_removed() -> None:
     ).with_columns((pl.col("timestamp") + pl.duration(days=7)).alias("label_available_at"))
     # Card 1's fraud of the 12th is known on the 19th 09:00, so from the 20th on; card 2's of the 16th
     # is known on the 23rd only, so its payment of the 22nd stays.
-    assert known_compromised(frame, periods, 14).to_list() == [False, True, False, False, False]
+    assert known_compromised(frame, periods, timedelta(days=14)).to_list() == [False, True, False, False, False]

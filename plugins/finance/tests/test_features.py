@@ -143,7 +143,9 @@ def test_core_fields_and_a_label_are_enough(small_frame: pl.DataFrame) -> None:
 
 
 def test_a_malformed_window_is_a_config_error() -> None:
+    from seek.config import resolve_config
     from seek.errors import ConfigError
+    from seek_finance.app import FraudConfig
 
-    with pytest.raises(ConfigError, match="90x"):
-        FeatureConfig(customer_windows=("90x",))
+    with pytest.raises(ConfigError, match=r"features\.customer_windows.*90x"):
+        resolve_config(FraudConfig, overrides=['features.customer_windows=["90x"]'])

@@ -28,13 +28,10 @@ def test_frame_has_the_schema_and_is_in_time_order(small_frame: pl.DataFrame) ->
         "session_events",
         "session_seconds",
         "is_fraud",
-        "label_available_at",
     ):
         assert name in small_frame.columns
     assert small_frame.get_column("timestamp").is_sorted()
     assert small_frame.get_column("transaction_id").is_unique().all()
-    delay = (small_frame["label_available_at"] - small_frame["timestamp"]).unique().to_list()
-    assert [d.days for d in delay] == [7]
 
 
 def test_amounts_above_220_are_fraud_and_every_scenario_occurs(small_frame: pl.DataFrame) -> None:

@@ -1,68 +1,84 @@
-"""The transactions schema and loading a user's CSV/parquet file through the core data pipeline."""
+"""The transactions schema (the app's DataSpec) and turning the user's file or the simulator into one frame."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from seek.errors import DataError
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from seek.app import RunContext
+    from seek.data.schema import Schema
+    from seek.data.spec import DataSpec
+    from seek_finance.app import FraudConfig
 
 #: The five fields every transactions file needs (after column mapping).
 CORE_FIELDS = ("transaction_id", "timestamp", "customer_id", "terminal_id", "amount")
 #: Fields that identify entities; cast to integers when every value is one, else kept as strings.
 ID_FIELDS = ("transaction_id", "customer_id", "terminal_id", "device_id")
+#: The largest amount accepted: anything above is a unit or export error, not a payment.
+MAX_AMOUNT = 1e9
+#: Columns the simulator adds beside the schema's (kept: tests and benchmarks read them).
+SIMULATOR_EXTRA = ("fraud_scenario",)
 
 
-def transactions_schema():  # -> seek.data.schema.Schema
-    """The transactions schema: the five core fields required, every other field optional."""
-    import polars as pl
-
-    from seek.data.schema import Field, Rule, Schema
+def transactions_schema(timezone: str | None = None) -> Schema:
+    """The transactions schema: five core fields required, the rest optional, bounds on every number."""
+    from seek.data.schema import Field, Schema
 
     return Schema(
         name="transactions",
         fields=[
-            Field("transaction_id", "str", required=True, description="unique id of the transaction"),
-            Field("timestamp", "datetime", required=True, description="when it happened (UTC)"),
+            Field("transaction_id", "str", required=True, unique=True, description="unique id of the transaction"),
+            Field("timestamp", "datetime", required=True, timezone=timezone, description="when it happened"),
             Field("customer_id", "str", required=True, description="card / customer id"),
             Field("terminal_id", "str", required=True, description="terminal / merchant id"),
-            Field("amount", "float", required=True, min=0.0, description="amount, >= 0, not NaN"),
+            Field("amount", "float", required=True, min=0.0, max=MAX_AMOUNT, description="amount, 0..1e9"),
             Field("merchant_category", "str", description="merchant category code (MCC, ISO 18245)"),
             Field("device_id", "str", description="device fingerprint id the payment came from"),
             Field("ip_lat", "float", min=-90.0, max=90.0, description="IP geolocation latitude"),
             Field("ip_lon", "float", min=-180.0, max=180.0, description="IP geolocation longitude"),
             Field("session_events", "str", description="behaviour events before the payment, '|'-separated"),
-            Field("session_seconds", "float", min=0.0, description="session length in seconds"),
-            Field("is_fraud", "int", allowed=[0, 1], description="label: 1 fraud, 0 genuine"),
-            Field("label_available_at", "datetime", description="when the label became known"),
+            Field("session_seconds", "float", min=0.0, max=86400.0 * 7, description="session length in seconds"),
+            Field("is_fraud", "int", allowed=[0, 1], description="label: 1 fraud, 0 genuine, blank unlabelled"),
         ],
-        rules=[
-            Rule(
-                "unique_transaction_id",
-                pl.col("transaction_id").is_first_distinct(),
-                "transaction_id repeats an earlier row",
-                reject=True,
-            )
-        ],
+        label="is_fraud",
         extra="drop",
     )
 
 
+@lru_cache(maxsize=8)
+def transactions_spec(timezone: str = "UTC") -> DataSpec:
+    """What ``seek run finance-fraud --data`` and ``seek data check --schema finance-fraud`` read."""
+    from seek.data.spec import DataSpec
+
+    return DataSpec(
+        schema=transactions_schema(None if timezone == "UTC" else timezone),
+        mapping={},
+        label="is_fraud",
+        key=("transaction_id",),
+        thresholds={"completeness": 0.95, "validity": 0.99, "uniqueness": 0.999, "consistency": 0.99},
+        builtin="simulator",
+    )
+
+
 @dataclass
-class LoadedData:
-    """Valid rows in the canonical schema, the rejected rows with reasons, and the input row count."""
+class Transactions:
+    """Valid payments in the canonical schema (time order), where they came from and how many lack a label."""
 
     frame: pl.DataFrame
-    rejected: pl.DataFrame
-    n_input: int
     source: str
+    rows_in: int
+    rows_rejected: int
+    unlabelled: int
 
 
-def _integer_ids(frame: pl.DataFrame) -> pl.DataFrame:
+def integer_ids(frame: pl.DataFrame) -> pl.DataFrame:
     """Cast id columns to Int64 when every value is an integer (faster grouping); else keep strings."""
     import polars as pl
 
@@ -75,46 +91,74 @@ def _integer_ids(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(casts) if casts else frame
 
 
-def normalise(frame: pl.DataFrame, source: str = "data", label_delay_days: float = 7.0) -> LoadedData:
-    """Validate an in-memory frame already named in the canonical schema."""
+def with_label_times(frame: pl.DataFrame, delay: timedelta) -> pl.DataFrame:
+    """Add ``label_available_at`` = timestamp + label delay (the one place the delay turns into times)."""
     import polars as pl
 
-    from seek.data.schema import validate
+    return frame.with_columns((pl.col("timestamp") + delay).alias("label_available_at"))
 
-    schema = transactions_schema()
-    known = {f.name for f in schema.fields}
-    kept, rejected = validate(frame.select([c for c in frame.columns if c in known]), schema, source=source)
-    # Optional columns absent from the file come back all-null from the schema step: drop them again.
-    absent = [f.name for f in schema.fields if f.name not in frame.columns]
-    kept = _integer_ids(kept.drop([c for c in absent if c in kept.columns]))
-    if "is_fraud" in kept.columns:
-        kept = kept.with_columns(pl.col("is_fraud").cast(pl.Int8))
-        if "label_available_at" not in kept.columns:
-            delay = timedelta(days=label_delay_days)
-            kept = kept.with_columns((pl.col("timestamp") + delay).alias("label_available_at"))
-    return LoadedData(
-        frame=kept.sort("timestamp", "transaction_id"), rejected=rejected, n_input=frame.height, source=source
+
+def canonical(frame: pl.DataFrame, delay: timedelta) -> pl.DataFrame:
+    """Integer ids where possible, UTC ``datetime[us]`` times, Int8 labels, label times, (time, id) order."""
+    import polars as pl
+
+    frame = integer_ids(frame).with_columns(pl.col("timestamp").cast(pl.Datetime("us")))
+    if "is_fraud" in frame.columns:
+        frame = frame.with_columns(pl.col("is_fraud").cast(pl.Int8))
+    return with_label_times(frame, delay).sort("timestamp", "transaction_id")
+
+
+def simulated(config: FraudConfig) -> Transactions:
+    """The built-in data: the simulator's payments, already valid (checked by its tests)."""
+    from seek_finance.simulate import simulate
+
+    frame = simulate(config.simulator)
+    return Transactions(canonical(frame, config.features.label_delay), "simulator", frame.height, 0, 0)
+
+
+def loaded(config: FraudConfig, ctx: RunContext) -> Transactions:
+    """The user's ``--data`` through the transactions DataSpec; rejected rows go to ctx (rejected.parquet)."""
+    from seek.data.spec import load_table
+
+    if config.timezone == "UTC":
+        table = ctx.load_table()
+    else:  # naive times in another zone: the same spec with that zone on the timestamp field
+        assert ctx.data is not None
+        with ctx.stage("load"):
+            table = load_table(ctx.data, transactions_spec(config.timezone))
+        ctx.rows_in += table.rows_in
+        ctx.reject(table.rejected)
+        ctx.check_rejects(table.rows_in, table.rejected.height, table.source)
+    frame = table.frame
+    if frame.height == 0:
+        raise DataError(
+            f"{table.source}: no valid rows ({table.rows_in:,} read, {table.rejected.height:,} rejected"
+            + (", see rejected.parquet)" if table.rejected.height else ")")
+        )
+    if "is_fraud" not in frame.columns or frame.get_column("is_fraud").null_count() == frame.height:
+        raise DataError(f"{table.source}: no is_fraud labels; training needs them (map yours with --map is_fraud=COL)")
+    unlabelled = frame.get_column("is_fraud").null_count()
+    if unlabelled:
+        ctx.logger.warning("%s: %s rows have no label: used for features, left out of training and evaluation",
+                           table.source, f"{unlabelled:,}")  # fmt: skip
+    frame = frame.drop(
+        [c for c in frame.columns if frame.get_column(c).null_count() == frame.height and c in _OPTIONAL]
+    )
+    return Transactions(
+        canonical(frame, config.features.label_delay), table.source, table.rows_in, table.rejected.height, unlabelled
     )
 
 
-def load_transactions(
-    path: str | os.PathLike[str], column_map: Mapping[str, str] | None = None, label_delay_days: float = 7.0
-) -> LoadedData:
-    """Read a CSV/parquet file, rename columns per ``column_map`` (schema name -> file column) and validate.
+#: Optional fields: a column the file does not have comes back all-null from the schema step and is dropped.
+_OPTIONAL = ("merchant_category", "device_id", "ip_lat", "ip_lon", "session_events", "session_seconds")
 
-    Bad rows (unparseable time, missing id, NaN or negative amount, repeated id) are returned in
-    ``rejected`` with the original row number and the reason; they are never dropped silently.
-    """
-    from seek.data.frames import read_frame
-    from seek.data.schema import apply_mapping
-    from seek.errors import DataError
 
-    raw = read_frame(path, as_text=True)
-    mapped = apply_mapping(raw, dict(column_map or {}), source=str(path))
-    missing = [name for name in CORE_FIELDS if name not in mapped.columns]
-    if missing:
-        raise DataError(
-            f"{path}: column {missing[0]!r} is missing; map it with --set column_map.{missing[0]}=<your column> "
-            f"(columns are {raw.columns})"
-        )
-    return normalise(mapped, source=str(path), label_delay_days=label_delay_days)
+def validate_frame(frame: pl.DataFrame, delay: timedelta = timedelta(days=7), source: str = "frame") -> Any:
+    """Validate an in-memory frame named in the canonical schema: (canonical kept frame, rejected rows)."""
+    from seek.data.schema import validate
+
+    schema = transactions_schema()
+    names = {f.name for f in schema.fields}
+    kept, rejected = validate(frame.select([c for c in frame.columns if c in names]), schema, source=source)
+    absent = [c for c in _OPTIONAL if c not in frame.columns and c in kept.columns]
+    return canonical(kept.drop(absent), delay), rejected

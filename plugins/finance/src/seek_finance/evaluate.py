@@ -1,4 +1,8 @@
-"""The Fraud Detection Handbook's evaluation protocol: periods, known-compromised cards, metrics, plots."""
+"""The Fraud Detection Handbook's evaluation protocol: periods, known-compromised cards, its metrics.
+
+What every scoring app reports (threshold at a target FPR, recall at it, the alert queue, ROC/PR and
+score plots) comes from :mod:`seek.evaluation`; this module holds what is specific to card fraud.
+"""
 
 from __future__ import annotations
 
@@ -30,18 +34,12 @@ class Periods:
 
     @classmethod
     def before_test(
-        cls, test_start: datetime, train_days: float, val_days: float, delay_days: float, test_days: float
+        cls, test_start: datetime, train: timedelta, validation: timedelta, delay: timedelta, test: timedelta
     ) -> Periods:
         """Lay the periods out backwards from the first test day."""
-        delay_start = test_start - timedelta(days=delay_days)
-        val_start = delay_start - timedelta(days=val_days)
-        return cls(
-            val_start - timedelta(days=train_days),
-            val_start,
-            delay_start,
-            test_start,
-            test_start + timedelta(days=test_days),
-        )
+        delay_start = test_start - delay
+        val_start = delay_start - validation
+        return cls(val_start - train, val_start, delay_start, test_start, test_start + test)
 
     def describe(self) -> str:
         """One Markdown table of the periods."""
@@ -56,16 +54,16 @@ class Periods:
         return "\n".join(lines)
 
 
-def known_compromised(frame: pl.DataFrame, periods: Periods, lookback_days: float) -> pl.Series:
+def known_compromised(frame: pl.DataFrame, periods: Periods, lookback: timedelta) -> pl.Series:
     """True for rows whose card had a fraud with a label known before the row's day began.
 
-    As in the Handbook, frauds count from ``test_start - lookback_days`` on (its 7 training days plus
+    As in the Handbook, frauds count from ``test_start - lookback`` on (its 7 training days plus
     7 delay days = 14 by default); a card is dropped from a test day once one of its frauds' labels
     became available strictly before that day's midnight.
     """
     import polars as pl
 
-    since = periods.test_start - timedelta(days=lookback_days)
+    since = periods.test_start - lookback
     known_from = (
         frame.filter((pl.col("is_fraud") == 1) & (pl.col("timestamp") >= since))
         .group_by("customer_id")
@@ -101,28 +99,13 @@ def card_precision_at_k(
     return float(np.mean(per_day)) if per_day else float("nan")
 
 
-def recall_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.003) -> float:
-    """Highest recall reachable with a false-positive rate of at most ``max_fpr``."""
-    from sklearn.metrics import roc_curve
-
-    if labels.min() == labels.max():
-        return float("nan")
-    fpr, tpr, _ = roc_curve(labels, scores)
-    return float(tpr[fpr <= max_fpr].max())
-
-
-def threshold_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.003) -> float:
-    """The lowest score threshold whose false-positive rate on (labels, scores) is at most ``max_fpr``."""
-    negatives = np.sort(scores[labels == 0])[::-1]
-    allowed = int(np.floor(max_fpr * negatives.size))
-    return float(np.nextafter(negatives[allowed], np.inf)) if negatives.size > allowed else float(scores.min())
-
-
 def score_metrics(
     labels: np.ndarray, scores: np.ndarray, days: np.ndarray, cards: np.ndarray, threshold: float, prefix: str = ""
 ) -> dict[str, float]:
     """The protocol's metrics for one model's test scores; ``threshold`` decides fraud for accuracy."""
     from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from seek.evaluation import recall_at_fpr
 
     both = labels.min() != labels.max()
     out = {
@@ -135,54 +118,11 @@ def score_metrics(
     return {f"{prefix}{k}": v for k, v in out.items()}
 
 
-def plot_curves(run: RunFolder, labels: np.ndarray, scores: dict[str, np.ndarray]) -> list[Figure]:
-    """ROC and precision-recall curves of each model on the test set."""
+def plot_importance(run: RunFolder, names: list[str], gains: np.ndarray, top: int = 20) -> Figure:
+    """Bar chart of the LightGBM features with the largest total gain."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import precision_recall_curve, roc_curve
-
-    from seek.app import Figure
-
-    fig_roc, ax = plt.subplots(figsize=(5, 4.5))
-    for name, s in scores.items():
-        fpr, tpr, _ = roc_curve(labels, s)
-        ax.plot(fpr, tpr, label=name)
-    ax.plot([0, 1], [0, 1], ":", color="grey")
-    ax.axvline(0.003, ls="--", color="red", lw=0.8, label="FPR 0.3%")
-    ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC (test period)")
-    ax.legend(loc="lower right")
-    run.save_figure(fig_roc, "figures/roc.png")
-    fig_pr, ax = plt.subplots(figsize=(5, 4.5))
-    for name, s in scores.items():
-        precision, recall, _ = precision_recall_curve(labels, s)
-        ax.plot(recall, precision, label=name)
-    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test period)")
-    ax.legend(loc="upper right")
-    run.save_figure(fig_pr, "figures/pr.png")
-    return [Figure("ROC curve", "figures/roc.png"), Figure("Precision-recall curve", "figures/pr.png")]
-
-
-def plot_scores(run: RunFolder, labels: np.ndarray, scores: np.ndarray, threshold: float) -> Figure:
-    """Histogram of fused scores for genuine and fraudulent test transactions."""
-    import matplotlib.pyplot as plt
-
-    from seek.app import Figure
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    bins = np.linspace(0, 1, 51)
-    ax.hist(scores[labels == 0], bins=bins, alpha=0.6, label="genuine", density=True, log=True)
-    ax.hist(scores[labels == 1], bins=bins, alpha=0.6, label="fraud", density=True, log=True)
-    ax.axvline(threshold, ls="--", color="black", lw=0.8, label="decision threshold")
-    ax.set(xlabel="fused score", ylabel="density (log)", title="Score distribution (test period)")
-    ax.legend()
-    run.save_figure(fig, "figures/scores.png")
-    return Figure("Score distributions", "figures/scores.png")
-
-
-def plot_importance(run: RunFolder, names: list[str], gains: np.ndarray, top: int = 20) -> Figure:
-    """Bar chart of the LightGBM features with the largest total gain."""
     import matplotlib.pyplot as plt
 
     from seek.app import Figure
@@ -192,4 +132,5 @@ def plot_importance(run: RunFolder, names: list[str], gains: np.ndarray, top: in
     ax.barh([names[i] for i in order], gains[order] / max(gains.sum(), 1e-12))
     ax.set(xlabel="share of total gain", title="LightGBM feature importance")
     run.save_figure(fig, "figures/feature_importance.png")
+    plt.close(fig)
     return Figure("Feature importance", "figures/feature_importance.png")

@@ -13,14 +13,14 @@ default, as in the Handbook), so terminal risk at ``t`` uses transactions with `
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from seek_finance.app import FeatureConfig
 
 if TYPE_CHECKING:
     import polars as pl
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 EARTH_RADIUS_KM = 6371.0088
 #: The shortest time gap used to turn a distance into a speed (one minute, in hours).
 MIN_GAP_HOURS = 1.0 / 60.0
@@ -33,37 +33,13 @@ SESSION_COUNTS = {
 }
 
 
-def window_seconds(window: str) -> int:
-    """Seconds in a window written like ``15m``, ``1h``, ``7d``."""
-    match = re.fullmatch(r"(\d+)([smhd])", window)
-    if match is None:
-        from seek.errors import ConfigError
-
-        raise ConfigError(f"window {window!r}: write it as a number and one of s, m, h, d (e.g. 15m, 24h, 7d)")
-    return int(match.group(1)) * _UNITS[match.group(2)]
-
-
-@dataclass(frozen=True)
-class FeatureConfig:
-    """Window lengths and label delay of the feature set."""
-
-    customer_windows: tuple[str, ...] = ("15m", "1h", "6h", "1d", "7d", "30d")
-    distinct_windows: tuple[str, ...] = ("1d", "7d", "30d")
-    terminal_windows: tuple[str, ...] = ("1h", "1d", "7d", "30d")
-    risk_windows: tuple[str, ...] = ("1d", "7d", "30d")
-    device_windows: tuple[str, ...] = ("1d",)
-    ratio_windows: tuple[str, ...] = ("1d", "7d", "30d")
-    label_delay: str = "7d"
-
-    def __post_init__(self) -> None:
-        for window in (*self.customer_windows, *self.distinct_windows, *self.terminal_windows, *self.risk_windows):
-            window_seconds(window)
-        window_seconds(self.label_delay)
-        missing = set(self.ratio_windows) - set(self.customer_windows)
-        if missing:
-            from seek.errors import ConfigError
-
-            raise ConfigError(f"ratio_windows {sorted(missing)}: must also be customer_windows")
+def window_name(window: timedelta) -> str:
+    """The window as it appears in feature names: the largest whole unit ("15m", "6h", "7d", "90s")."""
+    seconds = window.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
 
 
 def modalities(columns: list[str] | tuple[str, ...]) -> dict[str, bool]:
@@ -85,19 +61,20 @@ def feature_names(columns: list[str] | tuple[str, ...], cfg: FeatureConfig) -> l
     names = ["amount", "hour", "is_weekend", "is_night"]
     if has["merchant_category"]:
         names.append("mcc")
-    for w in cfg.customer_windows:
+    n = window_name
+    for w in map(n, cfg.customer_windows):
         names += [f"cust_count_{w}", f"cust_sum_{w}", f"cust_mean_{w}", f"cust_max_{w}"]
-    names += [f"cust_amount_ratio_{w}" for w in cfg.ratio_windows]
-    names += [f"cust_distinct_terminals_{w}" for w in cfg.distinct_windows]
+    names += [f"cust_amount_ratio_{n(w)}" for w in cfg.ratio_windows]
+    names += [f"cust_distinct_terminals_{n(w)}" for w in cfg.distinct_windows]
     names.append("cust_secs_since_prev")
-    names += [f"term_count_{w}" for w in cfg.terminal_windows]
+    names += [f"term_count_{n(w)}" for w in cfg.terminal_windows]
     if has["labels"]:
-        for w in cfg.risk_windows:
+        for w in map(n, cfg.risk_windows):
             names += [f"term_known_count_{w}", f"term_risk_{w}"]
     if has["device"]:
-        names += [f"cust_distinct_devices_{w}" for w in cfg.distinct_windows]
+        names += [f"cust_distinct_devices_{n(w)}" for w in cfg.distinct_windows]
         names += ["device_new_for_customer", "device_n_customers"]
-        names += [f"device_count_{w}" for w in cfg.device_windows]
+        names += [f"device_count_{n(w)}" for w in cfg.device_windows]
     if has["geo"]:
         names += ["geo_km_from_prev", "geo_speed_kmh", "geo_km_from_usual"]
     if has["behaviour"]:
@@ -161,10 +138,10 @@ def _entity_windows(
     frame: pl.DataFrame,
     key: str,
     prefix: str,
-    windows: tuple[str, ...],
+    windows: list[timedelta],
     aggs: tuple[str, ...],
-    distinct: dict[str, tuple[str, ...]] | None = None,
-    more: dict[str, list[pl.Expr]] | None = None,
+    distinct: dict[str, list[timedelta]] | None = None,
+    more: dict[timedelta, list[pl.Expr]] | None = None,
 ) -> pl.DataFrame:
     """Left-closed sliding-window aggregates over earlier events of the same ``key``, keyed by ``_row``.
 
@@ -190,23 +167,24 @@ def _entity_windows(
     out = [ordered.get_column("_row")]
     all_windows = list(dict.fromkeys([*windows, *(w for ws in distinct.values() for w in ws), *more]))
     for w in all_windows:
+        name_w = window_name(w)
         exprs = []
         if w in windows:
-            exprs.append(pl.len().cast(pl.Int64).alias(f"{prefix}_count_{w}"))
+            exprs.append(pl.len().cast(pl.Int64).alias(f"{prefix}_count_{name_w}"))
             if "sum" in aggs:
-                exprs.append(pl.col("amount").sum().alias(f"{prefix}_sum_{w}"))
+                exprs.append(pl.col("amount").sum().alias(f"{prefix}_sum_{name_w}"))
             if "max" in aggs:
-                exprs.append(pl.col("amount").max().alias(f"{prefix}_max_{w}"))
+                exprs.append(pl.col("amount").max().alias(f"{prefix}_max_{name_w}"))
         for column, dws in distinct.items():
             if w in dws:
-                name = f"{prefix}_distinct_{column.removesuffix('_id')}s_{w}"
+                name = f"{prefix}_distinct_{column.removesuffix('_id')}s_{name_w}"
                 exprs.append(pl.col(column).drop_nulls().n_unique().cast(pl.Int64).alias(name))
         exprs += more.get(w, [])
         rolled = ordered.rolling(index_column="timestamp", period=w, group_by=key, closed="left").agg(exprs)
         out += [rolled.get_column(e.meta.output_name()) for e in exprs]
     result = pl.DataFrame(out)
     extra = []
-    for w in windows:
+    for w in map(window_name, windows):
         if "sum" in aggs:
             count = pl.col(f"{prefix}_count_{w}")
             extra.append(pl.when(count > 0).then(pl.col(f"{prefix}_sum_{w}") / count).alias(f"{prefix}_mean_{w}"))
@@ -217,7 +195,6 @@ def _terminal_risk(frame: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
     """Known-fraud counts and risk per terminal over windows ending ``label_delay`` before each row."""
     import polars as pl
 
-    delay = window_seconds(cfg.label_delay)
     # Cumulative counts per terminal after the last transaction of each timestamp.
     cum = (
         frame.select("terminal_id", "timestamp", pl.col("is_fraud").fill_null(0).cast(pl.Int64).alias("f"))
@@ -246,12 +223,12 @@ def _terminal_risk(frame: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
             "_row", pl.col("cn").fill_null(0).alias(f"cn_{tag}"), pl.col("cf").fill_null(0).alias(f"cf_{tag}")
         )
 
-    end = pl.col("timestamp") - pl.duration(seconds=delay)
+    end = pl.col("timestamp") - cfg.label_delay
     out = before(end, "end")
     for w in cfg.risk_windows:
-        out = out.hstack(before(end - pl.duration(seconds=window_seconds(w)), w).drop("_row"))
+        out = out.hstack(before(end - w, window_name(w)).drop("_row"))
     cols = []
-    for w in cfg.risk_windows:
+    for w in map(window_name, cfg.risk_windows):
         n = pl.col("cn_end") - pl.col(f"cn_{w}")
         f = pl.col("cf_end") - pl.col(f"cf_{w}")
         cols += [n.alias(f"term_known_count_{w}"), pl.when(n > 0).then(f / n).otherwise(0.0).alias(f"term_risk_{w}")]
@@ -288,11 +265,11 @@ def compute_features(frame: pl.DataFrame, cfg: FeatureConfig | None = None) -> p
     df = df.with_columns(exprs)
 
     distinct = {"terminal_id": cfg.distinct_windows}
-    more: dict[str, list[pl.Expr]] = {}
+    more: dict[timedelta, list[pl.Expr]] = {}
     if has["device"]:
         distinct["device_id"] = cfg.distinct_windows
     if has["geo"]:
-        more["30d"] = [pl.col(c).mean().alias(f"_usual_{c}") for c in ("ip_lat", "ip_lon")]
+        more[cfg.usual_window] = [pl.col(c).mean().alias(f"_usual_{c}") for c in ("ip_lat", "ip_lon")]
     parts = [
         _previous(df, ["ip_lat", "ip_lon"] if has["geo"] else []),
         _entity_windows(df, "customer_id", "cust", cfg.customer_windows, ("count", "sum", "max"), distinct, more),
@@ -309,7 +286,7 @@ def compute_features(frame: pl.DataFrame, cfg: FeatureConfig | None = None) -> p
     final: list[pl.Expr] = [
         ((ts - pl.col("_prev_timestamp")).dt.total_microseconds() / 1e6).alias("cust_secs_since_prev"),
     ]
-    for w in cfg.ratio_windows:
+    for w in map(window_name, cfg.ratio_windows):
         mean = pl.col(f"cust_mean_{w}")
         final.append(pl.when(mean > 0).then(pl.col("amount") / mean).alias(f"cust_amount_ratio_{w}"))
     if has["geo"]:

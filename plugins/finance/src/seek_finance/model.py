@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     import lightgbm as lgb
     import torch
 
+    from seek_finance.app import LightGBMConfig, SequenceConfig
+
 #: Per-payment inputs of the sequence model: (feature, transform, value when missing).
 STEP_SPEC: tuple[tuple[str, str, float], ...] = (
     ("amount", "log1p", 0.0),
@@ -64,10 +66,8 @@ def train_lgbm(
     x_val: np.ndarray,
     y_val: np.ndarray,
     names: list[str],
-    params: Mapping[str, Any],
-    num_rounds: int,
-    early_stopping: int,
-    imbalance: str,
+    cfg: LightGBMConfig,
+    threads: int,
 ) -> lgb.Booster:
     """Train with early stopping on the validation period (monitoring average precision)."""
     import lightgbm as lgb
@@ -76,31 +76,43 @@ def train_lgbm(
         "objective": "binary",
         "metric": "average_precision",
         "verbose": -1,
-        **params,
-        "scale_pos_weight": positive_weight(y_train, imbalance),
+        **cfg.params(threads),
+        "scale_pos_weight": positive_weight(y_train, cfg.imbalance),
     }
     train = lgb.Dataset(x_train, y_train, feature_name=names, free_raw_data=True)
     val = lgb.Dataset(x_val, y_val, reference=train)
     return lgb.train(
         full,
         train,
-        num_boost_round=num_rounds,
+        num_boost_round=cfg.rounds,
         valid_sets=[val],
-        callbacks=[lgb.early_stopping(early_stopping, verbose=False)],
+        callbacks=[lgb.early_stopping(cfg.early_stopping, verbose=False)],
     )
 
 
-def lgbm_scores(booster: lgb.Booster, x: np.ndarray) -> np.ndarray:
-    """Fraud probability, with the scale_pos_weight shift removed so it is comparable with other models."""
-    raw = booster.predict(x, raw_score=True, num_iteration=booster.best_iteration or None)
-    spw = float(booster.params.get("scale_pos_weight", 1.0))
-    return sigmoid(raw - math.log(spw))
+def lgbm_probability(raw: np.ndarray, scale_pos_weight: float) -> np.ndarray:
+    """Fraud probability from LightGBM's raw score, the scale_pos_weight shift removed (comparable across models).
+
+    Training, evaluation and serving all turn raw scores (``predict(raw_score=True)`` or the sum of the
+    ``pred_contrib`` SHAP values, which is the same number) into probabilities here.
+    """
+    return sigmoid(np.asarray(raw, dtype=np.float64) - math.log(scale_pos_weight))
 
 
-def reasons(booster: lgb.Booster, x: np.ndarray, names: list[str], k: int = 3) -> list[list[dict[str, Any]]]:
-    """Top-k features pushing each row towards fraud, from LightGBM's per-row SHAP values (pred_contrib)."""
-    contrib = booster.predict(x, pred_contrib=True, num_iteration=booster.best_iteration or None)[:, :-1]
-    top = np.argsort(-contrib, axis=1)[:, :k]
+def lgbm_scores(booster: lgb.Booster, x: np.ndarray, scale_pos_weight: float) -> np.ndarray:
+    """Fraud probability of each row of ``x``."""
+    return lgbm_probability(booster.predict(x, raw_score=True), scale_pos_weight)
+
+
+def lgbm_contributions(booster: lgb.Booster, x: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """Per-row SHAP contributions (n, features + 1); the last column is the bias, each row sums to the raw score."""
+    options = {} if threads is None else {"num_threads": threads}
+    return np.asarray(booster.predict(x, pred_contrib=True, **options))
+
+
+def reason_codes(contrib: np.ndarray, x: np.ndarray, names: list[str], k: int = 3) -> list[list[dict[str, Any]]]:
+    """Top-k features pushing each row towards fraud, from its SHAP contributions (positive ones only)."""
+    top = np.argsort(-contrib[:, :-1], axis=1, kind="stable")[:, :k]
     out = []
     for row, idx in enumerate(top):
         out.append(
@@ -197,77 +209,51 @@ def assemble(scaled: np.ndarray, seconds: np.ndarray, index: np.ndarray) -> tupl
     return x.astype(np.float32), mask
 
 
-def build_sequence_model(input_dim: int, preset: str, k: int, dropout: float = 0.1) -> torch.nn.Module:
-    """A SeekTransformer (dense adapter, classification head) over k payments."""
+def build_sequence_model(input_dim: int, cfg: SequenceConfig) -> torch.nn.Module:
+    """A SeekTransformer (dense adapter, classification head) over ``cfg.k`` payments."""
     from seek.models import SeekConfig, SeekTransformer
 
-    cfg = SeekConfig.preset(
-        preset,
+    extra = {"num_heads": cfg.num_heads} if cfg.num_heads is not None else {}
+    model_cfg = SeekConfig.preset(
+        cfg.preset,
         input_type="dense",
         input_dim=input_dim,
         head="classification",
         num_outputs=2,
-        max_len=k,
-        segment_size=min(k, 8),
-        dropout=dropout,
+        max_len=cfg.k,
+        segment_size=min(cfg.k, 8),
+        dropout=cfg.dropout,
+        **extra,
     )
-    return SeekTransformer(cfg)
+    return SeekTransformer(model_cfg)
 
 
-def train_sequence(
-    x_train: np.ndarray,
-    m_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    m_val: np.ndarray,
-    y_val: np.ndarray,
-    preset: str,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    seed: int,
-    run: Any = None,
-    progress: bool = False,
-) -> torch.nn.Module:
-    """Train the sequence model with the core Trainer, keeping the epoch with the best validation loss."""
+def sequence_tensors(x: np.ndarray, mask: np.ndarray, y: np.ndarray) -> dict[str, torch.Tensor]:
+    """The Trainer's batch dict for assembled sequences."""
     import torch
 
-    from seek.training import Trainer, TrainerConfig
-
-    torch.manual_seed(seed)
-    model = build_sequence_model(x_train.shape[2], preset, x_train.shape[1])
-    tc = TrainerConfig(
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=0.01,
-        warmup_ratio=0.05,
-        early_stopping_patience=2,
-        monitor="val_loss",
-        mode="min",
-        seed=seed,
-    )
-
-    def data(x: np.ndarray, m: np.ndarray, y: np.ndarray) -> dict[str, torch.Tensor]:
-        return {"x": torch.from_numpy(x), "mask": torch.from_numpy(m), "y": torch.from_numpy(y.astype(np.int64))}
-
-    trainer = Trainer(model, tc, run=run, device="cpu", progress=progress)
-    trainer.fit(data(x_train, m_train, y_train), data(x_val, m_val, y_val))
-    model.eval()
-    return model
+    return {"x": torch.from_numpy(x), "mask": torch.from_numpy(mask), "y": torch.from_numpy(y.astype(np.int64))}
 
 
-def sequence_logits(model: torch.nn.Module, x: np.ndarray, mask: np.ndarray, batch: int = 4096) -> np.ndarray:
-    """Fraud logit (class 1 minus class 0) for each sequence."""
+def sequence_logits(model: Any, x: np.ndarray, mask: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """Fraud logit (class 1 minus class 0) of each sequence, on the model's device: the one sequence scorer."""
     import torch
 
+    device = next((p.device for p in model.parameters()), torch.device("cpu")) if hasattr(model, "parameters") else None
     out = []
-    model.eval()
     with torch.inference_mode():
         for i in range(0, x.shape[0], batch):
-            logits = model(torch.from_numpy(x[i : i + batch]), torch.from_numpy(mask[i : i + batch]))
-            out.append((logits[:, 1] - logits[:, 0]).double().numpy())
+            xb, mb = torch.from_numpy(x[i : i + batch]), torch.from_numpy(mask[i : i + batch])
+            if device is not None and device.type != "cpu":
+                xb, mb = xb.to(device), mb.to(device)
+            logits = model(xb, mb).float()
+            out.append((logits[:, 1] - logits[:, 0]).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def sequence_probability(logits: np.ndarray, shift: float) -> np.ndarray:
+    """Fraud probability from sequence logits, prior-corrected by ``shift`` (undoes the genuine subsampling)."""
+    return sigmoid(np.asarray(logits, dtype=np.float64) + shift)
 
 
 # -- fusion -----------------------------------------------------------------------------------------

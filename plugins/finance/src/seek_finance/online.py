@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
+from seek.errors import DataError
 from seek_finance.features import (
     EARTH_RADIUS_KM,
     MIN_GAP_HOURS,
@@ -25,7 +26,7 @@ from seek_finance.features import (
     SESSION_COUNTS,
     FeatureConfig,
     feature_names,
-    window_seconds,
+    window_name,
 )
 from seek_finance.state_store import Card, Device, MemoryStore, StateStore, Terminal
 
@@ -42,7 +43,11 @@ def to_micros(value: Any) -> int:
         return (delta.days * 86400 + delta.seconds) * _US + delta.microseconds
     if isinstance(value, str):
         return to_micros(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    return int(round(float(value) * _US))
+    return round(float(value) * _US)
+
+
+def _micros(span: timedelta) -> int:
+    return round(span.total_seconds() * _US)
 
 
 def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -74,12 +79,13 @@ class OnlineState:
         self.has_session = "session_n_events" in has
         self.has_labels = any(n.startswith("term_risk_") for n in has)
         self.has_mcc = "mcc" in has
-        w = lambda ws: [(x, window_seconds(x) * _US) for x in ws]  # noqa: E731
+        w = lambda ws: [(window_name(x), _micros(x)) for x in ws]  # noqa: E731
         self.cust_w, self.dist_w = w(self.cfg.customer_windows), w(self.cfg.distinct_windows)
         self.term_w, self.risk_w = w(self.cfg.terminal_windows), w(self.cfg.risk_windows)
         self.dev_w = w(self.cfg.device_windows)
-        self.delay = window_seconds(self.cfg.label_delay) * _US
-        self.usual = 30 * 86400 * _US
+        self.ratio_w = [window_name(x) for x in self.cfg.ratio_windows]
+        self.delay = _micros(self.cfg.label_delay)
+        self.usual = _micros(self.cfg.usual_window)
         self.cust_keep = max([v for _, v in self.cust_w + self.dist_w] + [self.usual])
         self.term_keep = max([v for _, v in self.term_w] + [v + self.delay for _, v in self.risk_w])
         self.dev_keep = max([v for _, v in self.dev_w], default=0)
@@ -110,6 +116,12 @@ class OnlineState:
             out["mcc"] = _as_int(tx.get("merchant_category"))
         device = tx.get("device_id") if self.has_device else None
         card, term, dev = self.store.read(tx["customer_id"], tx["terminal_id"], device, self.has_device)
+        if card is not None and card.events and card.events[-1][0] > t:
+            last = _EPOCH + timedelta(microseconds=card.events[-1][0])
+            raise DataError(
+                f"timestamp {when.isoformat()} is earlier than the card's last payment ({last.isoformat()}); "
+                "payments of one card must arrive in time order (late payments are refused, not inserted)"
+            )
         self._card_features(tx, t, out, card)
         self._terminal_features(t, out, term)
         if self.has_device:
@@ -137,7 +149,7 @@ class OnlineState:
             out[f"cust_sum_{name}"] = sums[n]
             out[f"cust_mean_{name}"] = sums[n] / n if n else None
             out[f"cust_max_{name}"] = maxima[n]
-        for name in self.cfg.ratio_windows:
+        for name in self.ratio_w:
             mean = out[f"cust_mean_{name}"]
             out[f"cust_amount_ratio_{name}"] = amount / mean if mean is not None and mean > 0 else None
         for name, span in self.dist_w:

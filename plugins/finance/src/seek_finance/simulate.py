@@ -26,11 +26,12 @@ channels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from seek_finance.app import SimulatorConfig
 
 if TYPE_CHECKING:
     import polars as pl
@@ -59,25 +60,6 @@ MCC_CODES = (
 
 # The grid's 100 units span about 440 km: lat 45-49, lon 2-8 (one unit ~ 4.4 km).
 _LAT0, _LAT_SPAN, _LON0, _LON_SPAN = 45.0, 4.0, 2.0, 6.0
-
-
-@dataclass(frozen=True)
-class SimulatorConfig:
-    """Size, seed and fraud rates of a simulated data set (Handbook defaults: ~1.75 M transactions)."""
-
-    n_customers: int = 5000
-    n_terminals: int = 10000
-    n_days: int = 183
-    start_date: str = "2018-04-01"
-    radius: float = 5.0
-    seed: int = 0
-    #: Per day, for 10000 terminals / 5000 customers (scaled with the size of smaller or larger worlds).
-    compromised_terminals_per_day: float = 2.0
-    compromised_customers_per_day: float = 3.0
-    takeovers_per_day: float = 2.0
-    label_delay_days: float = 7.0
-    devices: bool = True
-    sessions: bool = True
 
 
 def _available_terminals(cust_xy: np.ndarray, term_xy: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +176,7 @@ def simulate(config: SimulatorConfig | None = None) -> pl.DataFrame:
     # -- behaviour sessions: events before the payment ------------------------------------------------
     session_events, session_seconds = _sessions(rng, n, s4 if cfg.sessions else np.zeros(n, dtype=bool))
 
-    start = datetime.fromisoformat(cfg.start_date)
+    start = datetime.combine(cfg.start_date, time())
     ts_sec = day.astype(np.int64) * 86400 + secs
     order = np.lexsort((term, cust, ts_sec))  # stable, seed-determined order; ids follow time
     mcc = np.asarray(MCC_CODES)[np.random.default_rng(cfg.seed + 1).integers(0, len(MCC_CODES), n_t)]
@@ -215,12 +197,7 @@ def simulate(config: SimulatorConfig | None = None) -> pl.DataFrame:
     if cfg.sessions:
         events = pl.from_arrow(session_events).gather(order).list.eval(pl.element().cast(pl.String)).list.join("|")
         frame = frame.with_columns(events.alias("session_events"), pl.Series("session_seconds", session_seconds[order]))
-    delay = timedelta(days=cfg.label_delay_days)
-    return frame.with_columns(
-        pl.Series("is_fraud", fraud[order]),
-        (pl.col("timestamp") + delay).alias("label_available_at"),
-        pl.Series("fraud_scenario", scenario[order]),
-    )
+    return frame.with_columns(pl.Series("is_fraud", fraud[order]), pl.Series("fraud_scenario", scenario[order]))
 
 
 def _sessions(rng: np.random.Generator, n: int, takeover: np.ndarray) -> tuple[pa.ListArray, np.ndarray]:

@@ -4,8 +4,9 @@ The records are the same in both: one per card, terminal and device, plus the tr
 index that late labels go through. In memory the store holds the live objects (no copying); in Redis each
 record is one key holding compact JSON (``seek:finance:{namespace}:card:{id}``, ids JSON-encoded so 5 and
 "5" stay apart), a card's sequence-model steps are a capped Redis list beside it (``...:steps:{id}``: they
-are appended and read, never rewritten) and the index is one hash. Writes happen in an optimistic transaction (WATCH on the
-records a payment touches), so replicas updating the same card at the same time do not lose events.
+are appended and read, never rewritten) and the index is one hash. Writes happen in an optimistic
+transaction (WATCH on the records a payment touches), so replicas updating the same card at the same time do
+not lose events.
 """
 
 from __future__ import annotations
