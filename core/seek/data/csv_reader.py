@@ -143,8 +143,7 @@ def _scan(path: Path, sep: str) -> tuple[np.ndarray, ...] | None:
             else:
                 carry = b""
             buf = np.frombuffer(data, dtype=np.uint8)
-            counts, empties, starts, ends, parity = fields_per_line(buf, sep_byte, parity)
-            all_newlines = np.flatnonzero(buf == 0x0A)
+            counts, empties, starts, ends, all_newlines, parity = fields_per_line(buf, sep_byte, parity)
             line_of = np.searchsorted(all_newlines, starts) + line_offset
             parts.append((counts, empties, line_of, starts + byte_offset, ends + byte_offset))
             line_offset += len(all_newlines)
@@ -158,27 +157,34 @@ def _scan(path: Path, sep: str) -> tuple[np.ndarray, ...] | None:
 
 def fields_per_line(
     buf: np.ndarray, sep_byte: int, parity: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
     """Count fields per record of a byte buffer, ignoring separators and newlines inside quotes.
 
-    Returns (field counts, blank-record flags, record start and end offsets, the quote state at the end).
+    Returns (field counts, blank-record flags, record start and end offsets, every newline's offset,
+    the quote state at the end).
     """
     import numpy as np
 
-    quotes = (buf == 0x22).astype(np.uint8)
-    in_quote = np.bitwise_xor.accumulate(quotes) ^ parity if len(buf) else quotes
-    outside = in_quote == 0
-    newlines = np.flatnonzero((buf == 0x0A) & outside)
+    newline_mask = buf == 0x0A
+    all_newlines = np.flatnonzero(newline_mask)
+    quotes = buf == 0x22
+    if not parity and not quotes.any():
+        # No quote in this chunk (the common case): every newline and separator counts, no prefix scan.
+        newlines, seps, new_parity = all_newlines, np.flatnonzero(buf == sep_byte), parity
+    else:
+        in_quote = np.bitwise_xor.accumulate(quotes.view(np.uint8)) ^ parity
+        outside = in_quote == 0
+        newlines = np.flatnonzero(newline_mask & outside)
+        seps = np.flatnonzero((buf == sep_byte) & outside)
+        new_parity = np.uint8(in_quote[-1]) if len(buf) else parity
     if len(buf) and (len(newlines) == 0 or newlines[-1] != len(buf) - 1):
         newlines = np.append(newlines, len(buf))
-    seps = np.flatnonzero((buf == sep_byte) & outside)
     before = np.searchsorted(seps, newlines)
     counts = np.diff(np.concatenate(([0], before))) + 1
     starts = np.concatenate(([0], newlines[:-1] + 1)).astype(np.int64)
     lengths = newlines - starts
     empties = (lengths == 0) | ((lengths == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 0x0D))
-    new_parity = np.uint8(in_quote[-1]) if len(buf) else parity
-    return counts, empties, starts, newlines.astype(np.int64), new_parity
+    return counts, empties, starts, newlines.astype(np.int64), all_newlines, new_parity
 
 
 def _without_ragged(
