@@ -79,16 +79,21 @@ def build(preset: str, vocab: int, dropout: float = 0.0, device: str = "cpu") ->
         return PeerTransformer(vocab, d, layers, heads, dropout=dropout)
 
 
-def make_step(model: nn.Module, precision: str = "bf16", compiled: bool = False) -> tuple[object, object]:
-    """(step(x, y), optimizer): one forward + backward + clipped fused AdamW step, no host sync."""
+def make_step(model: nn.Module, precision: str = "bf16", mode: str | None = None) -> tuple[object, object]:
+    """(step(x, y), optimizer): one forward + backward + clipped fused AdamW step, no host sync.
+
+    ``mode`` None is eager; otherwise each block is compiled in place with that torch.compile mode.
+    """
     device = next(model.parameters()).device
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01, fused=device.type == "cuda")
-    if compiled:
+    if mode is not None:
         for block in model.blocks:
-            block.compile()
+            block.compile(mode=mode)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
 
     def step(x: Tensor, y: Tensor) -> Tensor:
+        if mode == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(device.type, dtype=dtype, enabled=precision == "bf16"):
             loss = F.cross_entropy(model(x).float(), y)
         loss.backward()
@@ -107,7 +112,9 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=2048)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--compile", action="store_true")
+    parser.add_argument(
+        "--compile", default=None, help="torch.compile mode (default, reduce-overhead); eager if absent"
+    )
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
     model = build(args.preset, 32_000, device=args.device).train()

@@ -38,3 +38,21 @@ def test_num_parameters_counts_every_weight_and_only_trainable_on_request() -> N
     assert model.num_parameters() == total
     model.adapter.embed.weight.requires_grad_(False)
     assert model.num_parameters(trainable_only=True) == total - 40 * 32
+
+
+@pytest.mark.parametrize("length", [20, 100])  # below and above the switch at 32
+def test_training_flops_count_matmul_backward_as_two_forwards(length: int) -> None:
+    cfg = SeekConfig.preset(
+        "tiny", vocab_size=40, head="classification", num_outputs=3, full_attention_below=32, dropout=0.0
+    )
+    model = SeekTransformer(cfg).train()
+    x = torch.randint(0, 40, (2, length))
+    # math attention is plain matmuls (backward 2x); fused GPU kernels are counted 3.5x in all
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        model(x).sum().backward()
+    assert counter.get_total_flops() == 3 * model.flops(length, batch_size=2)
+    d, s = cfg.hidden_size, cfg.segment_size
+    padded = -(-length // s) * s
+    core = 4 * length * length * d if length < 32 else 4 * padded * s * d + 4 * (padded // s) ** 2 * d
+    batch = 2
+    assert model.training_flops(length, batch) == 3 * model.flops(length, batch) + batch * cfg.num_layers * core // 2

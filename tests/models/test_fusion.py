@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from seek.models import SeekConfig, SeekTransformer
@@ -41,3 +42,52 @@ def test_a_token_sees_tokens_in_other_segments() -> None:
     with torch.no_grad():
         a, b = model(x), model(changed)
     assert not torch.allclose(a[0, 0], b[0, 0])  # position 0 is in the first segment
+
+
+def broadcast_fusion(fusion: MultiScaleFusion, x: torch.Tensor, branches: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The fusion as it was before issue 17: five broadcast multiply/add passes over (B, L, D)."""
+    token, segment, sequence = branches
+    b, length, d = token.shape
+    n = segment.shape[1]
+    w = fusion.gate_weights(x)
+    seg = (w[..., 1:2].view(b, n, length // n, 1) * segment.unsqueeze(2)).view(b, length, d)
+    return w[..., 0:1] * token + seg + w[..., 2:3] * sequence.unsqueeze(1)
+
+
+def test_batched_fusion_equals_the_broadcast_formula_it_replaced_in_fp32() -> None:
+    torch.manual_seed(0)
+    fusion = MultiScaleFusion(16)
+    torch.nn.init.normal_(fusion.gate.weight, std=0.5)  # a gate far from equal weights
+    x = torch.randn(3, 24, 16)
+    branches = (torch.randn(3, 24, 16), torch.randn(3, 4, 16), torch.randn(3, 16))
+    grads = []
+    for fuse in (fusion, lambda x, b: broadcast_fusion(fusion, x, b)):
+        leaves = [t.clone().requires_grad_(True) for t in (x, *branches)]
+        out = fuse(leaves[0], tuple(leaves[1:]))
+        out.pow(2).sum().backward()
+        grads.append([out.detach()] + [t.grad for t in leaves] + [fusion.gate.weight.grad.clone()])
+        fusion.zero_grad()
+    for new, old in zip(*grads, strict=True):
+        torch.testing.assert_close(new, old, rtol=0, atol=1e-5)
+
+
+def test_whole_model_equals_the_model_with_the_old_fusion_in_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = SeekConfig.preset("tiny", vocab_size=50, head="token", num_outputs=3, segment_size=8, dropout=0.0)
+    torch.manual_seed(0)
+    model = SeekTransformer(cfg)
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    x = torch.randint(0, 50, (3, 29), generator=torch.Generator().manual_seed(1))
+    mask = torch.arange(29)[None, :] < torch.tensor([[29], [20], [9]])
+
+    def run() -> list[torch.Tensor]:
+        model.zero_grad()
+        out = model(x, mask)
+        out.pow(2).sum().backward()
+        return [out.detach()] + [p.grad.clone() for p in model.parameters()]
+
+    new = run()
+    monkeypatch.setattr(MultiScaleFusion, "forward", broadcast_fusion)
+    old = run()
+    for a, b in zip(new, old, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

@@ -107,3 +107,18 @@ def test_load_refuses_weights_that_do_not_fit_the_config(saved: Path) -> None:
     needs = r"tensor 'adapter\.embed\.weight' has shape \(32, 4\), the config needs \(32, 5\)"
     with pytest.raises(DataError, match=needs):
         SeekTransformer.load(saved)
+
+
+def test_a_format_version_1_model_loads_without_the_full_attention_switch(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = SeekTransformer(SeekConfig.preset("small", vocab_size=30, num_layers=1, full_attention_below=0)).eval()
+    directory = model.save(tmp_path / "v1")
+    meta = json.loads((directory / "model.json").read_text())
+    del meta["config"]["full_attention_below"]  # what a file written before the switch existed holds
+    meta["format_version"] = 1
+    atomic_write_json(directory / "model.json", meta)
+    loaded = SeekTransformer.load(directory)
+    assert loaded.config.full_attention_below == 0  # not the small preset's 8192: it computes as it did
+    x = torch.randint(0, 30, (1, 100))
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))

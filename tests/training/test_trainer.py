@@ -266,3 +266,39 @@ def test_default_losses_follow_the_seek_model_head() -> None:
 def test_a_module_without_a_head_needs_a_loss_fn() -> None:
     with pytest.raises(ConfigError, match="loss_fn"):
         Trainer(Net())
+
+
+def test_training_steps_never_wait_for_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No .item()/float() of a tensor per step: the count of host reads does not grow with the steps.
+
+    SGD, because torch's CPU AdamW reads its (CPU) step counter each step; the fused CUDA one does not.
+    """
+    reads = {"n": 0}
+    item, to_float = torch.Tensor.item, torch.Tensor.__float__
+
+    def counted(original: Any) -> Any:
+        def read(self: torch.Tensor) -> Any:
+            reads["n"] += 1
+            return original(self)
+
+        return read
+
+    monkeypatch.setattr(torch.Tensor, "item", counted(item))
+    monkeypatch.setattr(torch.Tensor, "__float__", counted(to_float))
+    per_run = []
+    for samples in (32, 256):  # 2 and 16 optimiser steps of 16
+        reads["n"] = 0
+        trained(quiet(epochs=2, batch_size=16, grad_clip=1.0), make_data(samples, 0))
+        per_run.append(reads["n"])
+    assert per_run[0] == per_run[1], per_run
+
+
+def test_step_logs_still_give_floats_to_callbacks() -> None:
+    seen: list[tuple[float, float]] = []
+
+    class Read(Callback):
+        def on_step_end(self, trainer: Trainer, step: int, logs: Any) -> None:
+            seen.append((logs["loss"], logs["grad_norm"]))
+
+    trained(quiet(batch_size=16, grad_clip=1.0), make_data(64, 0), callbacks=[Read()])
+    assert len(seen) == 4 and all(isinstance(v, float) and v > 0 for pair in seen for v in pair)

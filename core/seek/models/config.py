@@ -11,9 +11,11 @@ from seek.errors import ConfigError
 # Width/depth presets. tiny and small fit the 2-core CPU and the tests; base/large/xl cover the
 # production range (hidden 768-1536, heads 8-16). large (1024/16) is the GPU benchmark's model.
 # full_attention_below: below this many tokens the GPU presets run as plain full-attention blocks,
-# because there the hierarchy's extra kernels cost more than the attention they save (measured on
-# an H200, BENCHMARKS.md "GPU efficiency"); tiny keeps the hierarchy at every length (CPU and tests).
-_GPU_SWITCH = 0
+# because there the hierarchy's extra kernels cost more than the attention they save: on one H200,
+# eager, ours was 0.5-0.99x full attention's speed at 512-4096 tokens and 1.5-2.1x at 8192 (small fp32
+# batch 1, small bf16 batch 8, base bf16 batch 4; BENCHMARKS.md "GPU efficiency"). tiny keeps the
+# hierarchy at every length (the CPU apps and tests use it).
+_GPU_SWITCH = 8192
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"hidden_size": 32, "num_layers": 2, "num_heads": 2, "segment_size": 16, "max_len": 1024},
     "small": {"hidden_size": 256, "num_layers": 4, "num_heads": 4, "segment_size": 64, "max_len": 16384},

@@ -8,12 +8,13 @@ if TYPE_CHECKING:
     import torch
 
 
-def compile_blocks(model: torch.nn.Module) -> list[str]:
+def compile_blocks(model: torch.nn.Module, mode: str = "default") -> list[str]:
     """Compile every block of each outermost ``nn.ModuleList`` in place; the whole model if it has none.
 
     In-place ``Module.compile`` keeps parameter names (checkpoints and safetensors files are unchanged),
     and identical blocks reuse one compiled graph, so compile time does not grow with depth. Returns
-    the names of the compiled modules.
+    the names of the compiled modules. ``mode='reduce-overhead'`` replays each block as CUDA graphs
+    (the caller marks each training step with :func:`mark_step`).
     """
     import torch
 
@@ -24,9 +25,16 @@ def compile_blocks(model: torch.nn.Module) -> list[str]:
         if any(name.startswith(done + ".") for done in compiled):
             continue
         for index, block in enumerate(module):
-            block.compile()
+            block.compile(mode=mode)
             compiled.append(f"{name}.{index}" if name else str(index))
     if not compiled:
-        model.compile()
+        model.compile(mode=mode)
         compiled.append("")
     return compiled
+
+
+def mark_step() -> None:
+    """Tell CUDA-graph trees a new training step begins (outputs of the previous replay may be overwritten)."""
+    import torch
+
+    torch.compiler.cudagraph_mark_step_begin()

@@ -49,6 +49,9 @@ class TrainerConfig(BaseModel):
     grad_compression: Literal["bf16", "fp16", "powersgd"] | None = None
     powersgd_rank: int = Field(4, ge=1, strict=True)
     compile: bool = Field(False, description="torch.compile each transformer block in place (regional compilation)")
+    compile_mode: Literal["default", "reduce-overhead"] = Field(
+        "default", description="torch.compile mode; 'reduce-overhead' replays each block as CUDA graphs"
+    )
 
     def __init__(self, **values: Any) -> None:
         try:

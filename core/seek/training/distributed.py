@@ -117,7 +117,13 @@ def wrap_model(
         return _fully_shard(model)
     from torch.nn.parallel import DistributedDataParallel
 
-    ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    # A Seek model with a full-attention switch leaves its coarse-branch weights out of short steps.
+    switch = getattr(getattr(model, "config", None), "full_attention_below", 0)
+    ddp = DistributedDataParallel(
+        model,
+        device_ids=[device.index] if device.type == "cuda" else None,
+        find_unused_parameters=isinstance(switch, int) and switch > 0,
+    )
     if compression is not None:
         state, hook = compression_hook(compression, powersgd_rank)
         ddp.register_comm_hook(state, hook)

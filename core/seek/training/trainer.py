@@ -16,7 +16,7 @@ from seek.errors import ConfigError
 from seek.training import checkpoint as ckpt
 from seek.training import distributed as dist_
 from seek.training.callbacks import Callback, StopTraining
-from seek.training.compiling import compile_blocks
+from seek.training.compiling import compile_blocks, mark_step
 from seek.training.config import TrainerConfig
 from seek.training.data import as_dataset, epoch_plan, loader, steps_per_epoch, to_device, windows
 from seek.training.evaluation import forward_all
@@ -101,7 +101,8 @@ class Trainer:
         self.progress = progress
         self.model = model.to(self.device)
         if self.config.compile:
-            compile_blocks(self.model)
+            compile_blocks(self.model, self.config.compile_mode)
+        self._graphs = self.config.compile and self.config.compile_mode == "reduce-overhead"
         self.wrapped = dist_.wrap_model(
             self.model,
             self.dist,
@@ -231,6 +232,8 @@ class Trainer:
             for i, micro in enumerate(window):
                 batch = to_device(next(data), self.device)
                 share = len(micro.indices)
+                if self._graphs:
+                    mark_step()
                 with self._grad_sync(i == len(window) - 1):
                     with self._autocast():
                         outputs = self.wrapped(batch["x"], mask=batch.get("mask"))
