@@ -9,6 +9,15 @@ live displays fighting over the terminal.
 Where the output is not a terminal, or with ``--no-progress``, there is no live display: each stage
 gives one line on stderr (``stage features: 3.2 s``). With ``seek -v`` that line is the run's own INFO
 log (RunContext logs every stage), so it is not printed twice; with ``seek -q`` nothing is printed.
+
+A command that runs an app (``seek compress``, ``seek update``, ``seek medical detect`` ...) does what
+``seek run`` does::
+
+    with RunProgress(enabled=not no_progress) as display:
+        result = execute(app, config, out=out, show_progress=display.live, stage_listeners=[display])
+
+and a command without a RunContext wraps its steps in ``with display.stage("export"):`` and counts
+with ``display.task("images", total=n)``. Progress goes to stderr; stdout stays for results.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -71,7 +72,7 @@ def build_cli(manager: PluginManager | None = None) -> click.Group:
     def cli(ctx: click.Context, debug: bool, verbose: int, quiet: int) -> None:
         """Seek: train, compress, serve and watch deep-learning models for your domain."""
         ctx.obj = ctx.obj or manager or get_manager()
-        configure_logging(verbose - quiet)
+        ctx.call_on_close(configure_logging(verbose - quiet))
 
     for name in CORE_COMMANDS:
         command = _core_command(name)
@@ -97,16 +98,24 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure_logging(verbosity: int) -> None:
-    """``seek -v/-q``: 0 = warnings, 1 = info (stages, resume, skipped stages, fallbacks), 2 = debug, -1 = errors."""
-    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
-        max(-1, min(verbosity, 2)), logging.DEBUG if verbosity > 1 else logging.ERROR
-    )
+def configure_logging(verbosity: int) -> Callable[[], None]:
+    """``seek -v/-q``: 0 = warnings, 1 = info (stages, resume, skipped stages, fallbacks), 2 = debug, -1 = errors.
+
+    Returns the function that puts the ``seek`` logger back as it was (called when the command ends, so
+    an in-process caller such as a test keeps its own logging set-up).
+    """
     logger = logging.getLogger("seek")
-    logger.setLevel(level)
-    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+    saved_level = logger.level
+    handler = _StderrHandler()
+    if verbosity:
+        logger.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO if verbosity == 1 else logging.ERROR)
+    logger.addHandler(handler)
+
+    def restore() -> None:
         logger.removeHandler(handler)
-    logger.addHandler(_StderrHandler())
+        logger.setLevel(saved_level)
+
+    return restore
 
 
 def current_manager() -> PluginManager:
