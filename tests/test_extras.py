@@ -16,6 +16,8 @@ from seek.extras import MissingExtra, pip_command, require
 COMMANDS = [
     (["tune", "quickstart-digits", "--trials", "1", "--tiny"], "optuna", "hpo", "seek"),
     (["run", "hello-stats", "--track", "mlflow"], "mlflow", "mlflow", "seek"),
+    (["compress", "no-such-run", "--method", "quantize"], "onnx", "compress", "seek"),
+    (["new", "domain", "insurance", "--defaults"], "copier", "new", "seek"),
 ]
 
 
@@ -46,9 +48,8 @@ def test_each_command_names_the_extra_when_its_module_is_missing(
     assert f" needs {module}, which is not installed: " in result.output
     assert f"pip install '{distribution}[{extra}]'" in result.output
     assert "Traceback" not in result.output
-    # Nothing was started: no run folder, no tracking store.
-    assert not (tmp_path / "runs").exists()
-    assert not (tmp_path / "mlruns").exists()
+    # Nothing was started: no run folder, no tracking store, no plugin folder.
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_require_returns_the_module_or_a_tuple_of_modules():
