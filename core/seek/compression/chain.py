@@ -102,8 +102,12 @@ def compress(
     out: str | os.PathLike[str] | None = None,
     root: str | os.PathLike[str] | None = None,
     log: Callable[[str], None] = lambda _line: None,
+    data: CompressionData | None = None,
 ) -> CompressResult:
-    """Compress the model of run folder ``source`` with the chain ``methods_text`` into a new sealed run."""
+    """Compress the model of run folder ``source`` with the chain ``methods_text`` into a new sealed run.
+
+    ``data`` replaces the app's :meth:`~seek.app.App.compression_data` (a benchmark's own held-out set).
+    """
     import torch
 
     methods = parse_methods(methods_text)
@@ -112,7 +116,7 @@ def compress(
     app = find_app(str(meta.get("app")))
     art = pick_role(src, options.role)
     try:
-        data = app.compression_data(src, art.role)
+        data = data if data is not None else app.compression_data(src, art.role)
     except NotImplementedError:
         raise RunError(
             f"app {app.name!r} gives no held-out data (App.compression_data); seek compress needs it to measure quality"
