@@ -49,7 +49,9 @@ class TrainSection(AppConfig):
 class ContinualSection(AppConfig):
     """EWC, online EWC and replay settings."""
 
-    lambdas: list[float] = Field([1.0, 10.0, 100.0, 1000.0], min_length=1, description="lambda grid, tried upwards")
+    lambdas: list[float] = Field(
+        [1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0], min_length=1, description="lambda grid, tried upwards"
+    )
     tolerance: float = Field(0.05, ge=0, le=1, description="new-quarter val MAE allowed above the unpenalised fit")
     gamma: float = Field(0.9, gt=0, le=1, description="online EWC: decay of the running Fisher per quarter")
     fisher: Literal["empirical", "true", "batched"] = Field("true", description="see seek.continual.fisher")
