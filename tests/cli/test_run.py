@@ -79,3 +79,4 @@ def test_an_app_without_headline_shows_its_first_metrics(seek_plugins, hello_plu
     result = seek_plugins.invoke("run", "hello-stats", "--out", str(tmp_path / "r"), "--set", "values=[1, 5]")
     assert result.exit_code == 0
     assert [line.split() for line in result.stdout.splitlines()[1:3]] == [["mean", "3"], ["max", "5"]]
+    assert "input rows: 0 rejected" in result.stdout.splitlines()

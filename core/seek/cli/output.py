@@ -70,12 +70,11 @@ def run_summary(
     width = max((len(key) for key in keys), default=0)
     lines = [f"{app_name} finished in {format_seconds(wall_s)}"]
     lines += [f"  {key:<{width}}  {format_metric(metrics[key])}" for key in keys]
-    if "rows_in" in metrics or rows_rejected:
-        read = f"{format_metric(metrics['rows_in'])} read, " if "rows_in" in metrics else ""
-        rejected = f"{rows_rejected:,} rejected"
-        if rows_rejected:
-            rejected += f" ({folder / 'rejected.parquet'})"
-        lines.append(f"input rows: {read}{rejected}")
+    rejected = f"{rows_rejected:,} rejected" + (f" ({folder / 'rejected.parquet'})" if rows_rejected else "")
+    if "rows_in" in metrics:
+        lines.append(f"input rows: {format_metric(metrics['rows_in'])} read, {rejected}")
+    else:
+        lines.append(f"input rows: {rejected}")
     if timings:
         lines.append("time by stage: " + ", ".join(f"{name} {format_seconds(s)}" for name, s in timings.items()))
     lines.append(f"run folder: {folder}")
