@@ -90,6 +90,7 @@ def test_live_display_shows_stages_counts_and_shares_itself_with_trainer_bars():
     assert "simulate" in screen and "done" in screen and "2/2" in screen
 
 
+@pytest.mark.slow
 def test_one_display_per_run_through_the_runner(tmp_path, seek_tiny_config):
     """A whole run (stages + the trainer's epoch bars) draws into the one display, never a second one."""
     from seek.apps.digits import DigitsApp

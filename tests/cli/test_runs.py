@@ -105,6 +105,7 @@ print(json.dumps(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)
 """
 
 
+@pytest.mark.slow
 def test_runs_commands_never_load_a_model(runs, tmp_path):
     from seek.apps.digits import DigitsApp
     from seek.runner import execute
