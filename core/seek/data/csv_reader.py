@@ -90,10 +90,9 @@ def read_csv_table(path: Path, sep: str, *, as_text: bool, infer_rows: int) -> t
                 if not keep.all():
                     frame = frame.filter(pl.Series(keep))
                 return frame, lines[1:][keep].astype(np.int64), TextRows(header=frame.columns)
-        else:
-            cut = _without_ragged(path, sep, shape, ragged, as_text=as_text, infer_rows=infer_rows)
-            if cut is not None:
-                return cut
+        cut = _without_damaged(path, sep, shape, ragged, as_text=as_text, infer_rows=infer_rows)
+        if cut is not None:
+            return cut
     damaged = read_damaged(path, sep)
     return _frame_from_records(damaged, as_text, infer_rows), np.asarray(damaged.lines, dtype=np.int64), damaged
 
@@ -187,16 +186,21 @@ def fields_per_line(
     return counts, empties, starts, newlines.astype(np.int64), all_newlines, new_parity
 
 
-def _without_ragged(
+def _without_damaged(
     path: Path, sep: str, shape: tuple[np.ndarray, ...], ragged: np.ndarray, *, as_text: bool, infer_rows: int
 ) -> tuple[pl.DataFrame, Any, TextRows] | None:
-    """Ragged records with no quote in them: cut them out and let polars read the rest (None: not that simple)."""
+    """Cut out ragged and non-UTF-8 records that hold no quote and let polars read the rest (None: not that simple)."""
     import numpy as np
     import polars as pl
 
     counts, empties, lines, starts, ends = shape
     data = path.read_bytes()
-    bad = np.flatnonzero(ragged) + 1  # record indices, the header being record 0
+    not_utf8 = _not_utf8_records(data, starts)
+    if not_utf8 is None:
+        return None
+    bad = np.union1d(np.flatnonzero(ragged) + 1, not_utf8).astype(np.int64)  # record 0 is the header
+    if len(bad) == 0 or bad[0] == 0:
+        return None
     raws = [data[starts[i] : ends[i]].rstrip(b"\r") for i in bad]
     if any(b'"' in raw for raw in raws):
         return None
@@ -217,16 +221,41 @@ def _without_ragged(
             frame = pl.read_csv(rest, separator=sep, infer_schema_length=infer_rows)
     except pl.exceptions.PolarsError:  # more than ragged rows wrong: the line-level path sorts it out
         return None
-    keep = ~empties[1:] & ~ragged
-    if frame.height != int((~ragged).sum()):
+    cut = np.zeros(len(counts) - 1, dtype=bool)
+    cut[bad - 1] = True
+    keep = ~empties[1:] & ~cut
+    if frame.height != int((~cut).sum()):
         return None
-    frame = frame.filter(pl.Series(keep[~ragged]))
+    frame = frame.filter(pl.Series(keep[~cut]))
     damage = TextRows(header=header)
     for i, raw in zip(bad, raws, strict=True):
-        found = int(counts[i])
-        reason = _ragged([""] * found, header) if header else f"{found} fields"
+        text, reason = _decode(raw, sep, header)
+        if text is not None:
+            found = int(counts[i])
+            reason = _ragged([""] * found, header) if header else f"{found} fields"
         damage.rejected.append((int(lines[i]), reason, _raw(raw)))
     return frame, lines[1:][keep].astype(np.int64), damage
+
+
+def _not_utf8_records(data: bytes, starts: np.ndarray, limit: int = 10_000) -> np.ndarray | None:
+    """Indices of the records holding bytes that are not UTF-8 (None past ``limit`` of them: a non-UTF-8 file)."""
+    import numpy as np
+
+    found: list[int] = []
+    at = 0
+    while len(found) <= limit:
+        try:
+            data[at:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            record = int(np.searchsorted(starts, at + exc.start, side="right")) - 1
+            found.append(record)
+            following = record + 1
+            if following >= len(starts):
+                break
+            at = int(starts[following])
+            continue
+        break
+    return np.asarray(found, dtype=np.int64) if len(found) <= limit else None
 
 
 # -- the damaged-file path -------------------------------------------------------------------------
