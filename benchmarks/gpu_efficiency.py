@@ -14,6 +14,7 @@ Sections, each written to ``--out`` as soon as it is done (a later one may be sk
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import subprocess
 import sys
@@ -206,7 +207,7 @@ def small_rows(args: Any) -> list[dict[str, Any]]:
     rows = []
     for name in ("eager", *args.modes):
         row: dict[str, Any] = {"preset": args.small_preset, "seq": args.seq, "batch": args.batch, "mode": name}
-        for precision in ("fp32", "bf16"):
+        for _, precision in itertools.product(range(args.repeats), ("fp32", "bf16")):  # interleaved, best kept
 
             def run(p: str = precision, m: str | None = MODES[name]) -> float:
                 model = seek_model(args.small_preset, args.seq, 0.1, args.device, full_attention_below=0)
@@ -226,7 +227,7 @@ def length_rows(setting: dict[str, Any], args: Any) -> list[dict[str, Any]]:
     for length in args.lengths:
         row: dict[str, Any] = {**setting, "length": length}
         variants = {"ours_hier_ms": {"full_attention_below": 0}, "ours_ms": {}, "full_ms": {"attention": "full"}}
-        for key, overrides in variants.items():
+        for _, (key, overrides) in itertools.product(range(args.repeats), variants.items()):  # interleaved, best kept
 
             def measure(o: dict[str, Any] = overrides, length: int = length) -> float:
                 model = seek_model(preset, length, 0.0, args.device, **o).train()
