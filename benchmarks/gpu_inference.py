@@ -28,8 +28,9 @@ VOCAB = 32_000
 
 
 def _import_seek() -> None:
-    """Make ``seek.models`` importable with only torch and pydantic (seek/__init__ needs more)."""
+    """Make ``seek.models`` importable with only torch (pydantic from the carried folder if missing)."""
     sys.path.insert(0, str(CORE))
+    sys.path.append(str(ROOT / "build" / "torchao_site"))  # last: the device's own packages win
     try:
         import seek  # noqa: F401
     except ImportError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from seek.compression.architecture import Int8Linear, build, count_parameters, describe
@@ -24,10 +25,12 @@ def test_int8_linear_stays_close_to_the_float_layer_on_both_backends():
         assert q.weight_int8.dtype == torch.int8
 
 
-def test_int8_linear_reloads_bit_exact_from_its_plain_state_dict():
+@pytest.mark.parametrize("backend", ["torch.ao", "torchao"])
+def test_int8_linear_reloads_bit_exact_from_its_plain_state_dict(backend):
     linear = torch.nn.Linear(32, 16)
-    q = Int8Linear.from_linear(linear)
-    fresh = Int8Linear(32, 16)
+    q = Int8Linear.from_linear(linear, backend)
+    assert set(q.state_dict()) == {"weight_int8", "weight_scale", "bias"}
+    fresh = Int8Linear(32, 16, backend)
     fresh.load_state_dict(q.state_dict())
     x = torch.randn(4, 32)
     assert torch.equal(fresh(x), q(x))

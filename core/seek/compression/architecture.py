@@ -105,14 +105,14 @@ class Int8Linear(nn.Module):
                 linear.weight.copy_(self.dequantized())
                 linear.bias.copy_(self.bias)
             quantize_(linear, Int8DynamicActivationInt8WeightConfig())
-            self._kernel = linear
+            self._kernel = (linear,)  # in a tuple: a child module would put torchao's tensors in the state dict
 
     def forward(self, x: Tensor) -> Tensor:
         """``x @ W.T + b`` with int8 weights; activations are quantized per call."""
         if self.backend == "torch.ao":
             out: Tensor = torch.ops.quantized.linear_dynamic(x.float(), self._kernel, self.reduce_range)
             return out
-        result: Tensor = self._kernel(x)
+        result: Tensor = self._kernel[0](x)
         return result
 
     def extra_repr(self) -> str:
