@@ -11,15 +11,13 @@ record with quoted newlines is numbered by the line it starts on. Blank lines ar
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seek.data.csv_lines import TextRows, decode, frame_from_records, ragged_reason, raw_text, read_damaged
 from seek.errors import DataError
 
 if TYPE_CHECKING:
@@ -27,11 +25,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 _CHUNK = 1 << 26
-#: A quoted field may span this many lines before its opening quote is judged stray.
-MAX_RECORD_LINES = 10_000
-#: And this many characters (also the ``csv`` module's field size limit on the damaged path).
-MAX_RECORD_CHARS = 1 << 28
-
 _SIGNATURES = (
     (b"PAR1", "a parquet file, not CSV text (rename it to .parquet)"),
     (b"PK\x03\x04", "a zip archive, not CSV text (unzip it first)"),
@@ -42,16 +35,6 @@ _SIGNATURES = (
     (b"\x89PNG", "a PNG image, not CSV text"),
     (b"SQLite format 3", "an SQLite database, not CSV text"),
 )
-
-
-@dataclass
-class TextRows:
-    """What the line-level path recovered: header, good records with their lines, and the rejects."""
-
-    header: list[str]
-    records: list[list[str]] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw)
 
 
 def sniff_not_text(path: Path, kind: str = "CSV") -> None:
@@ -94,7 +77,7 @@ def read_csv_table(path: Path, sep: str, *, as_text: bool, infer_rows: int) -> t
         if cut is not None:
             return cut
     damaged = read_damaged(path, sep)
-    return _frame_from_records(damaged, as_text, infer_rows), np.asarray(damaged.lines, dtype=np.int64), damaged
+    return frame_from_records(damaged, as_text, infer_rows), np.asarray(damaged.lines, dtype=np.int64), damaged
 
 
 def _polars_read(path: Path, sep: str, *, as_text: bool, infer_rows: int) -> pl.DataFrame | None:
@@ -204,7 +187,7 @@ def _without_damaged(
     raws = [data[starts[i] : ends[i]].rstrip(b"\r") for i in bad]
     if any(b'"' in raw for raw in raws):
         return None
-    header_text, _ = _decode(data[starts[0] : ends[0]].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf"))
+    header_text, _ = decode(data[starts[0] : ends[0]].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf"))
     if header_text is None:
         return None
     header = next(csv.reader([header_text], delimiter=sep), [])
@@ -229,11 +212,11 @@ def _without_damaged(
     frame = frame.filter(pl.Series(keep[~cut]))
     damage = TextRows(header=header)
     for i, raw in zip(bad, raws, strict=True):
-        text, reason = _decode(raw, sep, header)
+        text, reason = decode(raw, sep, header)
         if text is not None:
             found = int(counts[i])
-            reason = _ragged([""] * found, header) if header else f"{found} fields"
-        damage.rejected.append((int(lines[i]), reason, _raw(raw)))
+            reason = ragged_reason([""] * found, header) if header else f"{found} fields"
+        damage.rejected.append((int(lines[i]), reason, raw_text(raw)))
     return frame, lines[1:][keep].astype(np.int64), damage
 
 
@@ -256,154 +239,6 @@ def _not_utf8_records(data: bytes, starts: np.ndarray, limit: int = 10_000) -> n
             continue
         break
     return np.asarray(found, dtype=np.int64) if len(found) <= limit else None
-
-
-# -- the damaged-file path -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _field_limit(limit: int) -> Iterator[None]:
-    """Raise the csv module's (process-wide) field size limit for one read, then restore it."""
-    previous = csv.field_size_limit()
-    csv.field_size_limit(limit)
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
-
-
-def _decode(raw: bytes, sep: str = ",", header: list[str] | None = None) -> tuple[str | None, str]:
-    """(text, "") for valid UTF-8, else (None, the reason naming the first bad byte and its column)."""
-    try:
-        return raw.decode("utf-8"), ""
-    except UnicodeDecodeError as exc:
-        where = ""
-        if header:
-            index = raw.count(sep.encode(), 0, exc.start)
-            where = f"column {header[index]!r}: " if index < len(header) else f"field {index + 1}: "
-        return None, (
-            f"{where}not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line); "
-            "re-save the file as UTF-8"
-        )
-
-
-def _raw(raw: bytes) -> str:
-    return raw.decode("utf-8", "backslashreplace")
-
-
-def read_damaged(path: Path, sep: str) -> TextRows:
-    """Parse ``path`` line by line; every record that cannot be parsed becomes a rejected (line, reason, raw).
-
-    A field opened by a quote may continue on later lines (up to MAX_RECORD_LINES); if it never closes,
-    or the record it makes has the wrong field count, only its first line is rejected as a stray quote
-    and parsing resumes on the next line, so one bad quote costs one row, not the rest of the file.
-    """
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    lines = [line[:-1] if line.endswith(b"\r") else line for line in data.split(b"\n")]
-    if lines and lines[-1] == b"":
-        lines.pop()
-    with _field_limit(MAX_RECORD_CHARS):
-        header_text, reason = _decode(lines[0]) if lines else ("", "")
-        if header_text is not None and not header_text.strip():
-            raise DataError(f"{path}: line 1 (the header) is blank")
-        if header_text is None:
-            raise DataError(f"{path}: line 1 (the header): {reason}; re-save the file as UTF-8")
-        header, used, error = _parse_record(lines, 0, sep, None)
-        if error or header is None:
-            raise DataError(f"{path}: line 1 (the header): {error or 'cannot be parsed'}")
-        result = TextRows(header=header)
-        i = used
-        while i < len(lines):
-            if not lines[i].strip():
-                i += 1
-                continue
-            record, used, error = _parse_record(lines, i, sep, header)
-            if record is None:
-                result.rejected.append((i + 1, error, _raw(lines[i])))
-                i += 1
-                continue
-            if len(record) != len(header):
-                result.rejected.append((i + 1, _ragged(record, header), _raw(b"\n".join(lines[i : i + used]))))
-            else:
-                result.records.append(record)
-                result.lines.append(i + 1)
-            i += used
-    return result
-
-
-def _parse_record(lines: list[bytes], i: int, sep: str, header: list[str] | None) -> tuple[list[str] | None, int, str]:
-    """Parse the record starting at line ``i``: (fields, lines used, "") or (None, 1, reason)."""
-    expected = len(header) if header is not None else None
-    text, reason = _decode(lines[i], sep, header)
-    if text is None:
-        return None, 1, reason
-    j = i
-    while True:
-        try:
-            fields = next(csv.reader([text], delimiter=sep, strict=True), [])
-        except csv.Error as exc:
-            if "unexpected end of data" not in str(exc):
-                if j > i:  # the joined lines do not make a record: the quote on line i was stray
-                    return None, 1, "stray quote: the quoted field it opens does not end a record"
-                return None, 1, f"malformed quoting ({exc})"
-            # An open quote: the field may go on over the next lines; join lines until one holds a quote.
-            while True:
-                j += 1
-                if j >= len(lines) or j - i >= MAX_RECORD_LINES or len(text) > MAX_RECORD_CHARS:
-                    return None, 1, "stray quote: a quoted field opened on this line never closes"
-                more, _ = _decode(lines[j])
-                if more is None:
-                    return None, 1, "stray quote: a quoted field opened on this line never closes"
-                text += "\n" + more
-                if '"' in more:
-                    break
-            continue
-        if j > i and expected is not None and len(fields) != expected:
-            return None, 1, "stray quote: the quoted field it opens does not end a record"
-        return fields, j - i + 1, ""
-
-
-def _ragged(record: list[str], header: list[str]) -> str:
-    found, expected = len(record), len(header)
-    where = f"column {header[found]!r} is missing" if found < expected else f"extra field after column {header[-1]!r}"
-    return f"{where} ({found} fields, the header has {expected})"
-
-
-def _frame_from_records(rows: TextRows, as_text: bool, infer_rows: int) -> pl.DataFrame:
-    """Build the frame of good records: text columns, or types inferred as polars would for a clean file."""
-    import polars as pl
-
-    header = _unique_names(rows.header)
-    if as_text or not rows.records:
-        columns = list(zip(*rows.records, strict=True)) if rows.records else [() for _ in header]
-        return pl.DataFrame(
-            {
-                name: [value if value != "" else None for value in column]
-                for name, column in zip(header, columns, strict=True)
-            },
-            schema=dict.fromkeys(header, pl.String),
-        )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows.records)
-    return pl.read_csv(io.BytesIO(buffer.getvalue().encode()), infer_schema_length=None)
-
-
-def _unique_names(header: list[str]) -> list[str]:
-    """Header names made unique the way polars does (``a``, ``a_duplicated_0``)."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in header:
-        if name in seen:
-            out.append(f"{name}_duplicated_{seen[name]}")
-            seen[name] += 1
-        else:
-            seen[name] = 0
-            out.append(name)
-    return out
 
 
 def raise_wrong_type(path: Path, sep: str, message: str) -> None:
