@@ -1,0 +1,76 @@
+"""Transactions-only finance runs (simulator in Handbook mode) over simulator seeds, and a one-seed ablation.
+
+    python benchmarks/bench_finance_handbook.py --seeds 0 1 2 --out benchmarks/results/finance_handbook.json
+
+Each run is `seek run finance-fraud --set simulator.devices=false --set simulator.sessions=false ...` (through
+seek.runner.execute): the Handbook's generator and three scenarios, its test week 2018-08-08..14, 7-day delay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+HANDBOOK = ["simulator.devices=false", "simulator.sessions=false"]
+#: One change at a time against the default, on the first seed.
+ABLATION = {
+    "train 56 days (default 21)": ["protocol.train=56d"],
+    "LightGBM 63 leaves, depth 8, 20 per leaf, lr 0.05": [
+        "lightgbm.num_leaves=63",
+        "lightgbm.max_depth=8",
+        "lightgbm.min_child_samples=20",
+        "lightgbm.learning_rate=0.05",
+    ],
+    "sequence k=32 (default 8)": ["sequence.k=32"],
+    "no sequence model (LightGBM alone)": ["sequence.enabled=false"],
+}
+KEYS = ("auc_roc", "average_precision", "card_precision_at_100", "recall_at_fpr_0_3pct", "seq_average_precision",
+        "lgbm_average_precision", "fusion_weight_lgbm", "alerts_per_day", "alert_precision")  # fmt: skip
+
+
+def run(overrides: list[str], root: Path, name: str) -> dict:
+    """One default-size run with ``overrides``; its metrics and wall time."""
+    from seek.config import resolve_config
+    from seek.runner import execute
+    from seek_finance.app import FraudApp
+
+    app = FraudApp()
+    config = resolve_config(app.Config, overrides=overrides)
+    started = time.perf_counter()
+    result = execute(app, config, out=root / name, device="cpu", seed=0, show_progress=False)
+    metrics = result.report.metrics
+    out = {k: metrics[k] for k in KEYS} | {"wall_s": round(time.perf_counter() - started, 1), "overrides": overrides}
+    print(name, json.dumps(out), flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finance_handbook.json"))
+    args = parser.parse_args()
+    results: dict = {"seeds": {}, "ablation": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for seed in args.seeds:
+            results["seeds"][seed] = run([*HANDBOOK, f"simulator.seed={seed}"], root, f"seed-{seed}")
+            args.out.write_text(json.dumps(results, indent=1))
+        if not args.no_ablation:
+            for label, extra in ABLATION.items():
+                name = f"ablation-{len(results['ablation'])}"
+                overrides = [*HANDBOOK, f"simulator.seed={args.seeds[0]}", *extra]
+                results["ablation"][label] = run(overrides, root, name)
+                args.out.write_text(json.dumps(results, indent=1))
+    per_key = {k: [r[k] for r in results["seeds"].values()] for k in KEYS}
+    results["mean"] = {k: statistics.mean(v) for k, v in per_key.items()}
+    results["spread"] = {k: (min(v), max(v)) for k, v in per_key.items()}
+    args.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
