@@ -56,6 +56,7 @@ def worker(args: argparse.Namespace) -> dict:
         dropout=args.dropout,
         attention=args.attention,
         max_len=max(args.length, 16),
+        **({} if args.full_attention_below is None else {"full_attention_below": args.full_attention_below}),
     )
     model = SeekTransformer(cfg).to(device).train()
     x = torch.randint(0, VOCAB, (args.batch, args.length), device=device)
@@ -123,6 +124,8 @@ def run_one(args: argparse.Namespace, attention: str, length: int, dropout: floa
         "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--precision", args.precision,
         "--dropout", str(dropout), "--mem-limit-gb", str(args.mem_limit_gb), "--threads", str(args.threads),
     ]  # fmt: skip
+    if args.full_attention_below is not None:
+        cmd += ["--full-attention-below", str(args.full_attention_below)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     except subprocess.TimeoutExpired:
@@ -259,6 +262,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed for one configuration")
     p.add_argument("--threads", type=int, default=0, help="CPU threads per worker (0 = torch's default)")
     p.add_argument("--out", default="benchmarks/results/length_scaling.md")
+    p.add_argument(
+        "--full-attention-below",
+        type=int,
+        default=None,
+        help="override the preset's switch to full attention (0 = hierarchy at every length; the GPU presets use 8192)",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--attention", default="hierarchical", help=argparse.SUPPRESS)
     p.add_argument("--length", type=int, default=1024, help=argparse.SUPPRESS)
