@@ -18,6 +18,8 @@ COMMANDS = [
     (["run", "hello-stats", "--track", "mlflow"], "mlflow", "mlflow", "seek"),
     (["compress", "no-such-run", "--method", "quantize"], "onnx", "compress", "seek"),
     (["new", "domain", "insurance", "--defaults"], "copier", "new", "seek"),
+    (["serve"], "fastapi", "serve", "seek"),
+    (["worker", "--broker", "redis://127.0.0.1:1/0"], "celery", "jobs", "seek"),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -51,3 +52,21 @@ def test_help_builds_no_app_and_imports_no_pydantic():
     probe = PROBE.format(args=["--help"], heavy=["pydantic", "seek.app", "seek.apps.digits"])
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+SERVING_HEAVY = [*HEAVY, "fastapi", "starlette", "uvicorn", "celery", "redis", "prometheus_client"]
+
+
+@pytest.mark.parametrize(
+    "args", [["serve", "--help"], ["models", "list"], ["keys", "--help"], ["worker", "--help"], ["monitor", "--help"]]
+)
+def test_serving_commands_start_without_web_or_queue_libraries(args, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=[*args], heavy=SERVING_HEAVY)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SEEK_RUNS_DIR": str(tmp_path)},
+    )
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert loaded == [], f"seek {' '.join(args)} imported {loaded}"
