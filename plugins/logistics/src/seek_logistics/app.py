@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from seek.app import App, AppConfig, Report, RunContext
 from seek.artifacts import ArtifactSpec
@@ -58,6 +58,12 @@ class ContinualSection(AppConfig):
     fisher_samples: int = Field(512, ge=8, le=100_000, description="training samples per Fisher estimate")
     replay_capacity: int = Field(300, ge=1, le=1_000_000, description="replay buffer size (shipments, all quarters)")
     replay_batch: int = Field(32, ge=1, le=65536, description="replayed samples added to each batch")
+
+    @field_validator("fisher", mode="before")
+    @classmethod
+    def _true_is_a_name(cls, value: Any) -> Any:
+        # `--set continual.fisher=true` arrives as the JSON literal true: it names the true Fisher
+        return "true" if value is True else value
 
 
 class LogisticsConfig(AppConfig):
