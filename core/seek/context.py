@@ -4,7 +4,9 @@ Apps use these and never their own: ``ctx.trainer(model, ctx.trainer_config(epoc
 on the run's device, seed, checkpoints and callbacks, resuming when the run resumes; ``with
 ctx.stage("features"):`` times a stage (the timings land in metrics.json as ``time_<stage>_s`` and in
 the report); ``ctx.reject(frame, "reason")`` keeps rejected rows (written to rejected.parquet with
-counts); ``ctx.load_table()`` reads the user's ``--data`` through the app's DataSpec.
+counts); ``ctx.load_table()`` reads the user's ``--data`` through the app's DataSpec. The first frame
+validated (``load_table``/``validate``) becomes the run's drift reference unless the app gives its
+training features to ``ctx.reference(frame)``; the runner writes it (seek.monitoring.reference).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class RunContext:
         self.stage_listeners = list(stage_listeners or [])
         self._rejected: list[pl.DataFrame] = []
         self.rows_in = 0
+        self._reference: Any = None  # a seek.monitoring.reference.Reference
         seed_everything(seed)
 
     @property
@@ -152,11 +155,15 @@ class RunContext:
 
         if self.data is None or self.data_spec is None:
             raise DataError("this run has no --data input (the app should use its built-in data)")
+        from seek.data.rejects import require_rows
+
         with self.stage("load"):
             table = load_table(self.data, self.data_spec)
         self.rows_in += table.rows_in
         self.reject(table.rejected)
+        require_rows(table.frame, table.rejected, table.source, table.rows_in, str(self.run.path / REJECTED))
         self.check_rejects(table.rows_in, table.rejected.height, table.source)
+        self._input_reference(table.frame)
         return table
 
     def validate(self, frame: pl.DataFrame, source: str = "built-in data") -> pl.DataFrame:
@@ -168,7 +175,32 @@ class RunContext:
         self.rows_in += table.rows_in
         self.reject(table.rejected)
         self.check_rejects(table.rows_in, table.rejected.height, source)
+        self._input_reference(table.frame)
         return table.frame
+
+    # ---- drift reference ----------------------------------------------------------------------------
+
+    def reference(self, features: Any, **options: Any) -> None:
+        """Keep ``features`` (a polars frame or served-style records) as the drift reference of this run."""
+        from seek.monitoring.reference import build_reference, features_frame
+
+        frame = features if hasattr(features, "columns") else features_frame(features)
+        self._reference = build_reference(frame, seed=self.seed, **options)
+
+    def _input_reference(self, frame: pl.DataFrame) -> None:
+        if self._reference is None and frame.height:
+            from seek.monitoring.reference import build_reference
+
+            self._reference = build_reference(frame, seed=self.seed)
+
+    def write_reference(self) -> bool:
+        """Write the drift reference (reference.json + .parquet, recorded as artifacts) if there is one."""
+        if self._reference is None:
+            return False
+        from seek.monitoring.reference import save_reference
+
+        save_reference(self.run, self._reference, self.artifacts)
+        return True
 
     def reject(self, frame: pl.DataFrame, reason: str | None = None, step: str | None = None) -> int:
         """Keep rejected rows for rejected.parquet (with ``reason``/``step`` columns when given); return the count."""

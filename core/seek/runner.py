@@ -144,6 +144,7 @@ def execute(app: App[Any], config: AppConfig, settings: RunSettings | None = Non
         if not isinstance(report, Report):
             raise TypeError(f"{app.name}.run() returned {type(report).__name__}, expected seek.Report")
         rejected = ctx.write_rejected()
+        ctx.write_reference()  # drift reference for monitoring (seek.monitoring.reference)
     except BaseException as exc:
         stage = next(reversed(ctx.timings), None) if ctx.timings else None
         meta.update(status="failed", error=f"{type(exc).__name__}: {exc}", failed_after_stage=stage)

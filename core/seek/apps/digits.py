@@ -85,6 +85,8 @@ class DigitsApp(App[DigitsConfig]):
 
         with ctx.stage("load"):
             splits = load_splits(config, ctx.seed)
+            # the drift reference, as served records ("pixels", 0..16) so serving compares like with like
+            ctx.reference({"pixels": row} for row in (splits["train"]["x"].reshape(-1, ROWS * COLS) * 16).tolist())
         model = SeekTransformer(model_config(config))
         trainer = ctx.trainer(model, trainer_config(config, ctx))
         with ctx.stage("train"):
