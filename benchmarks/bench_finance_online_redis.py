@@ -116,7 +116,8 @@ def main() -> None:
 
     print(f"run: {args.run}, {history.height:,} payments of history; {len(scored) - 20} calls each\n")
     print(
-        "| online state | load (s) | score one tx p50 (ms) | p99 (ms) | state only: features + update p50 (ms) | p99 (ms) |"
+        "| online state | load (s) | score one tx p50 (ms) | p99 (ms) "
+        "| state only: features + update p50 (ms) | p99 (ms) |"
     )
     print("|---|---|---|---|---|---|")
     for where, load_s, full, feats in rows:

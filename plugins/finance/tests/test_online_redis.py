@@ -18,7 +18,8 @@ import pytest
 from seek.errors import ConfigError
 from seek_finance.features import FeatureConfig, compute_features, feature_names
 from seek_finance.online import OnlineState, to_micros
-from seek_finance.state_store import REDIS_NAMESPACE_ENV, REDIS_URL_ENV, RedisStore, store_from_env
+from seek_finance.redis_store import RedisStore
+from seek_finance.state_store import REDIS_NAMESPACE_ENV, REDIS_URL_ENV, store_from_env
 
 CFG = FeatureConfig()
 BASIC = ["transaction_id", "timestamp", "customer_id", "terminal_id", "amount", "is_fraud"]
