@@ -120,7 +120,7 @@ def random_thorax(
         hilum = np.array(
             [side * 0.25 * thorax.half_width, -0.02 * thorax.half_depth, z_centre + rng.uniform(-0.2, 0.2) * z_extent]
         )
-        for _ in range(3):
+        for _ in range(2):
             direction = np.array([side * rng.uniform(0.3, 1.0), rng.uniform(-0.8, 0.8), rng.uniform(-1.2, 1.2)])
             _branch(rng, thorax.vessels, hilum, direction / np.linalg.norm(direction), rng.uniform(2.5, 3.8), 0, 6)
     _airways(rng, thorax)
@@ -313,19 +313,21 @@ def render_labels(thorax: Thorax, xs: Any, ys: Any, zs: Any, device: str = "cpu"
 
 
 def _box(coords: tuple[Any, ...], centre: Any, reach: float) -> tuple[slice, slice, slice] | None:
-    import torch
+    """Index ranges (z, y, x) of the grid within ``reach`` mm of ``centre``; None when it misses the grid."""
+    low = np.asarray(centre, dtype=np.float64) - reach
+    high = np.asarray(centre, dtype=np.float64) + reach
+    return _range_box(coords, low, high)
 
+
+def _range_box(coords: tuple[Any, ...], low: np.ndarray, high: np.ndarray) -> tuple[slice, slice, slice] | None:
     slices = []
     for axis in (2, 1, 0):
-        c = coords[axis]
-        low, high = centre[axis] - reach, centre[axis] + reach
-        lo_c, hi_c = (c[0], c[-1]) if c[-1] >= c[0] else (c[-1], c[0])
-        if high < float(lo_c) or low > float(hi_c):
+        values = coords[axis].cpu().numpy() if hasattr(coords[axis], "cpu") else np.asarray(coords[axis])
+        start = int(np.searchsorted(values, low[axis], side="left"))
+        stop = int(np.searchsorted(values, high[axis], side="right"))
+        if stop <= start:
             return None
-        idx = torch.nonzero((c >= low) & (c <= high)).flatten()
-        if len(idx) == 0:
-            return None
-        slices.append(slice(int(idx.min()), int(idx.max()) + 1))
+        slices.append(slice(start, stop))
     return slices[0], slices[1], slices[2]
 
 
@@ -334,15 +336,9 @@ def _tube(hu: Any, coords: tuple[Any, ...], seg: Segment, voxel: float, inside: 
 
     a, b = np.asarray(seg.a), np.asarray(seg.b)
     reach = seg.radius + voxel
-    lows, highs = np.minimum(a, b) - reach, np.maximum(a, b) + reach
-    slices = []
-    for axis in (2, 1, 0):
-        c = coords[axis]
-        idx = torch.nonzero((c >= lows[axis]) & (c <= highs[axis])).flatten()
-        if len(idx) == 0:
-            return
-        slices.append(slice(int(idx.min()), int(idx.max()) + 1))
-    box = (slices[0], slices[1], slices[2])
+    box = _range_box(coords, np.minimum(a, b) - reach, np.maximum(a, b) + reach)
+    if box is None or (inside is not None and not bool(inside[box].any())):
+        return
     x, y, z = coords[0][box[2]], coords[1][box[1]], coords[2][box[0]]
     P = torch.stack(torch.broadcast_tensors(x[None, None, :], y[None, :, None], z[:, None, None]), dim=-1)
     A = torch.as_tensor(a, dtype=torch.float32, device=hu.device)
