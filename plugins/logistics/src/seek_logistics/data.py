@@ -76,7 +76,6 @@ def data_spec() -> DataSpec:
 
     return DataSpec(
         schema=shipments_schema(),
-        label="delivered_at",
         key=("shipment_id",),
         thresholds={"completeness": 0.99, "validity": 0.98},
         builtin="simulator",
