@@ -114,3 +114,9 @@ def test_a_nested_value_merges_into_the_defaults():
 def test_an_unknown_nested_key_is_an_error():
     with pytest.raises(ConfigError, match="'lgbm.num_leavs': unknown key"):
         resolve_config(_Nested, overrides=["lgbm.num_leavs=7"])
+
+
+def test_a_huge_given_value_is_cut_so_the_error_stays_one_short_line():
+    with pytest.raises(ConfigError) as info:
+        resolve_config(_Lgbm, overrides=["num_leaves=" + "x" * 100_000])
+    assert len(str(info.value)) < 250 and "..." in str(info.value)

@@ -106,18 +106,28 @@ def _lookup(data: Any, loc: tuple[Any, ...]) -> Any:
     return data
 
 
+def _short(value: Any) -> str:
+    """The value as the message shows it: repr, cut to 80 characters (a YAML alias bomb stays one short line)."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring, shortener.maxother, shortener.maxlist, shortener.maxdict = 60, 60, 6, 6
+    text = shortener.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def format_validation_error(exc: ValidationError, given: Mapping[str, Any]) -> str:
     """One line per the first problem: the key, the value given and what was expected."""
     error = exc.errors()[0]
     loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
     key = ".".join(str(part) for part in loc) or "(config)"
     if error["type"] == "extra_forbidden":
-        return f"config key {key!r}: unknown key (given {_lookup(given, loc)!r})"
+        return f"config key {key!r}: unknown key (given {_short(_lookup(given, loc))})"
     if error["type"] == "missing":
         return f"config key {key!r}: required but not given"
-    value = _lookup(given, loc)
+    value = _short(_lookup(given, loc))
     more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
-    return f"config key {key!r}: got {value!r}; expected {error['msg'][0].lower()}{error['msg'][1:]}{more}"
+    return f"config key {key!r}: got {value}; expected {error['msg'][0].lower()}{error['msg'][1:]}{more}"
 
 
 def config_defaults(config_cls: type[BaseModel]) -> dict[str, Any]:

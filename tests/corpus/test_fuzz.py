@@ -68,12 +68,13 @@ def test_damaged_csv_is_one_line_or_fully_accounted_for(sample: tuple[bytes, int
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "fuzz.csv"
         path.write_bytes(data)
-        read_damage = False
+        read_damage = library_refused = False
         try:
             table = read_table(path, as_text=True)
             read_damage = table.rejected.height > 0
             result = Pipeline([SchemaStep(SCHEMA, source=str(path))]).run(table)
         except DataError as exc:
+            library_refused = True
             assert "\n" not in str(exc) and "fuzz.csv" in str(exc), str(exc)
         else:
             assert result.rows_in == result.kept.height + result.rejected.height
@@ -88,7 +89,8 @@ def test_damaged_csv_is_one_line_or_fully_accounted_for(sample: tuple[bytes, int
         if cleaned.exit_code != 0:
             assert len(lines) == 1 and lines[0].startswith("error: ") and "fuzz.csv" in lines[0], cleaned.output
             assert re.search(r"fuzz\.csv", lines[0])
-            if read_damage and _cli_reads_tables():
+            # The CLI refuses only what the library refuses (a damaged header, say), never damaged records alone.
+            if read_damage and not library_refused and _cli_reads_tables():
                 raise AssertionError(f"the CLI refused a file whose damage the reader turns into rows: {lines[0]}")
         else:
             assert len(lines) <= 1, cleaned.output

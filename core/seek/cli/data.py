@@ -30,15 +30,16 @@ def app_data_spec(app_name: str | None) -> DataSpec:
 
 def _load(path: str, spec: DataSpec, mapping: tuple[str, ...] = ()) -> Any:
     from seek.cli.run import parse_mapping
-    from seek.data.frames import read_frame
+    from seek.data.frames import read_table
     from seek.data.schema import apply_mapping
 
     columns = spec.resolve_mapping(parse_mapping(mapping))
-    # With a schema, CSV columns stay text so bad values become rejected rows rather than a file error.
-    frame = read_frame(path, as_text=spec.schema is not None)
+    # With a schema, CSV columns stay text so bad values become rejected rows rather than a file error;
+    # damaged records (ragged, stray quotes, bad bytes) are rejected rows too, with their line and raw text.
+    table: Any = read_table(path, as_text=spec.schema is not None)
     if columns:
-        frame = apply_mapping(frame, columns, source=path)
-    return frame
+        table = apply_mapping(table, columns, source=path)
+    return table
 
 
 def _installed_terms() -> Any:
@@ -114,11 +115,16 @@ def check(
 
     display = _display(no_progress)
     spec = app_data_spec(app_name)
+    from seek.data.steps import Pipeline
+
     with display.stage("load"):
-        frame = _load(file, spec, mapping)
+        table = _load(file, spec, mapping)
+        # Records the reader could not parse count against validity like any rejected row.
+        read = Pipeline([]).run(table) if table.rejected.height else None
     with display.stage("quality"):
         report = quality_report(
-            frame,
+            table.frame,
+            pipeline=read,
             schema=spec.schema,
             rules=list(spec.rules),
             key=list(key) or list(spec.key) or None,
@@ -182,12 +188,13 @@ def clean(
     display = _display(no_progress)
     spec = app_data_spec(app_name)
     with display.stage("load"):
-        frame = _load(file, spec, mapping)
+        table = _load(file, spec, mapping)
+    frame = table.frame
     columns = list(dict.fromkeys([*spec.text_columns, *text_columns]))
     dictionary = _installed_terms() if terms and columns else None
     steps: list[Any] = []
     if spec.schema is not None:
-        steps.append(SchemaStep(spec.schema, source=file))
+        steps.append(SchemaStep(spec.schema, source=file, label=spec.label))
     steps.append(ExactDuplicates(list(key) or list(spec.key) or None))
     for column in columns:
         if column not in frame.columns:
@@ -200,7 +207,7 @@ def clean(
         steps.append(NearDuplicates(column, threshold=near_threshold))
     steps += list(spec.steps)
     with display.stage("clean"):
-        result = Pipeline(steps).run(frame)
+        result = Pipeline(steps).run(table)
     out = Path(out_dir)
     with display.stage("write"):
         for name, part in (("cleaned.parquet", result.kept), ("rejected.parquet", result.rejected)):

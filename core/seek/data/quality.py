@@ -214,7 +214,7 @@ def quality_report(
     dims = [
         _completeness(frame, missing, schema, thresholds),
         _uniqueness(frame, key, thresholds),
-        _validity(frame, schema, now, source, thresholds),
+        _validity(frame, schema, now, source, thresholds, _unreadable(pipeline)),
         _consistency(frame, rules, thresholds),
         _accuracy(frame, label, thresholds, max_label_rows),
         _currentness(frame, timestamp, schema, now, thresholds),
@@ -268,14 +268,27 @@ def _uniqueness(frame: pl.DataFrame, key: Sequence[str] | None, t: Thresholds) -
     )
 
 
-def _validity(frame: pl.DataFrame, schema: Schema | None, now: dt.datetime, source: str, t: Thresholds) -> Dimension:
+def _unreadable(pipeline: PipelineResult | None) -> int:
+    """Records the reader itself had to reject (ragged, stray quotes, bad bytes): step ``read``."""
+    if pipeline is None:
+        return 0
+    return sum(step.rejected for step in pipeline.steps if step.name == "read")
+
+
+def _validity(
+    frame: pl.DataFrame, schema: Schema | None, now: dt.datetime, source: str, t: Thresholds, unreadable: int = 0
+) -> Dimension:
+    if schema is None and unreadable == 0:
+        return Dimension("validity", None, t.validity, {"note": "no schema given"})
     if schema is None or frame.height == 0:
-        return Dimension("validity", None, t.validity, {"note": "no schema given"} if schema is None else {})
+        total = frame.height + unreadable
+        details = {"unreadable_records": unreadable, "note": "no schema given: only unreadable records counted"}
+        return Dimension("validity", frame.height / total if total else None, t.validity, details)
     result = Pipeline([SchemaStep(schema, now=now, source=source)]).run(frame)
     step = result.steps[0]
-    return Dimension(
-        "validity", step.kept / step.rows_in, t.validity, {"invalid_rows": step.rejected, "reasons": step.reasons}
-    )
+    total = step.rows_in + unreadable
+    details = {"invalid_rows": step.rejected, "unreadable_records": unreadable, "reasons": step.reasons}
+    return Dimension("validity", step.kept / total, t.validity, details)
 
 
 def _consistency(frame: pl.DataFrame, rules: Sequence[Rule], t: Thresholds) -> Dimension:

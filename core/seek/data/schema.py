@@ -204,7 +204,8 @@ class SchemaStep:
         missing_required = [f.name for f in self.schema.fields if f.required and f.name not in columns]
         if missing_required:
             raise DataError(
-                f"{self.source}: required column {missing_required[0]!r} is missing; columns are {list(columns)}"
+                f"{self.source}: required column {missing_required[0]!r} is missing; "
+                f"columns are {[c for c in columns if c != ROW]}"
             )
         casts: list[pl.Expr] = []
         checks: list[tuple[pl.Expr, str | pl.Expr]] = []

@@ -22,6 +22,7 @@ from seek.errors import ConfigError, DataError
 if TYPE_CHECKING:
     import polars as pl
 
+    from seek.data.frames import ReadResult
     from seek.data.schema import Rule, Schema
     from seek.data.steps import Step
 
@@ -128,19 +129,20 @@ class LoadedTable:
 
 def load_table(data: DataInput, spec: DataSpec) -> LoadedTable:
     """Read a tabular input, apply the mapping, validate against the schema, drop repeated keys (kept as rejected)."""
-    from seek.data.frames import read_frame
+    from seek.data.frames import read_table
     from seek.data.schema import apply_mapping
 
     source = str(data.path)
     if data.kind != "file":
         raise DataError(f"{source}: a {data.kind} is not a table; this app's DataSpec needs a reader for it")
-    frame = read_frame(data.path, as_text=spec.schema is not None)
+    # Damaged records (ragged, stray quotes, bad bytes) become rejected rows with their line and raw text.
+    table: Any = read_table(data.path, as_text=spec.schema is not None)
     if data.mapping:
-        frame = apply_mapping(frame, data.mapping, source=source)
-    return validate_table(frame, spec, source)
+        table = apply_mapping(table, data.mapping, source=source)
+    return validate_table(table, spec, source)
 
 
-def validate_table(frame: pl.DataFrame, spec: DataSpec, source: str) -> LoadedTable:
+def validate_table(frame: pl.DataFrame | ReadResult, spec: DataSpec, source: str) -> LoadedTable:
     """Run a frame (a file's, or built-in data) through the spec's schema, key and extra steps."""
     from seek.data.dedup import ExactDuplicates
     from seek.data.schema import SchemaStep
@@ -148,7 +150,7 @@ def validate_table(frame: pl.DataFrame, spec: DataSpec, source: str) -> LoadedTa
 
     steps: list[Any] = []
     if spec.schema is not None:
-        steps.append(SchemaStep(spec.schema, source=source))
+        steps.append(SchemaStep(spec.schema, source=source, label=spec.label))
     if spec.key:
         steps.append(ExactDuplicates(list(spec.key)))
     steps += list(spec.steps)
