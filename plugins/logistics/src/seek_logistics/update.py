@@ -41,9 +41,8 @@ def update_run(config: LogisticsConfig, ctx: RunContext, parent: VerifiedRun, st
     space = FeatureSpace.from_json(load_artifact(parent, "features"))
     model = load_artifact(parent, f"eta-{strategy}").train()
     state = ContinualState.load(parent.file(known[f"state-{strategy}"].path))
-    holdout = with_targets(load_artifact(parent, "holdout").select(FIELDS)).with_columns(
-        load_artifact(parent, "holdout").get_column("quarter")
-    )
+    kept_rows = load_artifact(parent, "holdout")
+    holdout = with_targets(kept_rows.select(FIELDS)).with_columns(kept_rows.get_column("quarter"))
     reference = load_artifact(parent, "profile")
 
     frame = with_targets(ctx.load_table().frame)
@@ -87,7 +86,7 @@ def update_run(config: LogisticsConfig, ctx: RunContext, parent: VerifiedRun, st
         "fits": float(info.fits),
         "state_bytes": float(info.state_bytes),
         "state_terms": float(len(state.fisher)),
-        "generation": float(len(new_record["quarters"]) - len(record["quarters"]) + _generation(parent)),
+        "generation": float(_generation(parent) + 1),
         "drift_psi_max": max(psi.values()),
         "categories_added": float(len(added)),
         "time_update_s": info.seconds,
