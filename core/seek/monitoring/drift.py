@@ -28,10 +28,10 @@ Level = Literal["ok", "warn", "alert", "n/a"]
 class DriftThresholds(BaseModel):
     """When a feature counts as drifted (part of the monitoring config)."""
 
-    psi_warn: float = Field(0.1, ge=0, description="PSI at or above this warns (Evidently's 0.1).")
-    psi_alert: float = Field(0.25, ge=0, description="PSI at or above this alerts (Evidently's 0.25).")
-    ks_pvalue: float = Field(0.05, gt=0, lt=1, description="KS p-value below this marks the KS test as failed.")
-    min_samples: int = Field(100, ge=1, description="Fewer served values than this: the feature is not judged.")
+    psi_warn: float = Field(default=0.1, ge=0, description="PSI at or above this warns (Evidently's 0.1).")
+    psi_alert: float = Field(default=0.25, ge=0, description="PSI at or above this alerts (Evidently's 0.25).")
+    ks_pvalue: float = Field(default=0.05, gt=0, lt=1, description="KS p-value below this marks the KS test as failed.")
+    min_samples: int = Field(default=100, ge=1, description="Fewer served values than this: the feature is not judged.")
 
     @model_validator(mode="after")
     def _ordered(self) -> DriftThresholds:
