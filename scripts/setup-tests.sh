@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
-# Debian packages, by the command each provides: a real redis-server for the Redis/Celery tests.
-declare -A APT=([redis-server]=redis-server)
+# Debian packages, by the command each provides: a real redis-server for the Redis/Celery tests,
+# promtool (package prometheus) for the alert-rule tests.
+declare -A APT=([redis-server]=redis-server [promtool]=prometheus)
 missing=()
 for cmd in "${!APT[@]}"; do command -v "$cmd" >/dev/null || missing+=("${APT[$cmd]}"); done
 if [ ${#missing[@]} -gt 0 ]; then
