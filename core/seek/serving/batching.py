@@ -4,7 +4,9 @@ As in Triton's dynamic batcher and BentoML's adaptive batching, a batch closes w
 ``max_batch`` records or its oldest request has waited ``max_wait_ms``. The wait is adaptive: when
 requests arrive further apart than ``max_wait_ms`` (low load) a lone request is dispatched at once, so
 batching only costs latency when there is traffic to batch. Batches run one at a time on the model's
-own thread (predictors need not be thread-safe); while one runs, the next fills from the queue.
+own thread (predictors need not be thread-safe). Two batches may be in flight, one running and the
+next handed over, so the model thread never waits for the event loop between batches; the queue
+keeps filling while both are busy, which is what makes batches grow with load.
 
 A batch whose ``predict`` raises :class:`~seek.errors.DataError` is re-run request by request, so one
 malformed request fails alone and the others in its batch still get their answers.
@@ -53,6 +55,8 @@ class MicroBatcher:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seek-{name}")
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._running: set[asyncio.Task[None]] = set()
         self._gap_s = float("inf")  # smoothed time between arrivals
         self._last_arrival = 0.0
         self.batch_sizes: list[int] = []  # recent batch sizes (records), for the metrics and tests
@@ -70,6 +74,7 @@ class MicroBatcher:
             return await loop.run_in_executor(self.executor, self._run_counted, records)
         if self._queue is None:
             self._queue = asyncio.Queue()
+            self._slots = asyncio.Semaphore(2)
             self._task = loop.create_task(self._loop())
         now = time.perf_counter()
         if self._last_arrival:
@@ -91,11 +96,12 @@ class MicroBatcher:
             self.on_batch(size)
 
     async def _loop(self) -> None:
-        assert self._queue is not None
-        queue = self._queue
+        assert self._queue is not None and self._slots is not None
+        queue, slots = self._queue, self._slots
         wait_s = self.policy.max_wait_ms / 1000.0
         while True:
             first = await queue.get()
+            await slots.acquire()  # collect only once a slot is free, so a busy model means bigger batches
             batch, size = [first], len(first.records)
             deadline = time.perf_counter() + wait_s
             while size < self.policy.max_batch:
@@ -110,7 +116,16 @@ class MicroBatcher:
                     break
                 batch.append(item)
                 size += len(item.records)
+            task = asyncio.get_running_loop().create_task(self._dispatch_then_release(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _dispatch_then_release(self, batch: list[_Pending]) -> None:
+        assert self._slots is not None
+        try:
             await self._dispatch(batch)
+        finally:
+            self._slots.release()
 
     async def _dispatch(self, batch: list[_Pending]) -> None:
         live = [p for p in batch if not p.future.done()]  # a timed-out request is not run
