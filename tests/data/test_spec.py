@@ -60,3 +60,15 @@ def test_load_table_validates_maps_and_keeps_rejected_rows(tmp_path: Path):
     assert table.frame.height + table.rejected.height == table.rows_in
     reasons = " | ".join(table.rejected["reason"].to_list())
     assert "amount" in reasons and "duplicate" in reasons.lower()
+
+
+def test_a_required_label_rejects_blanks_and_an_optional_one_keeps_them_unlabelled(tmp_path: Path):
+    path = tmp_path / "tx.csv"
+    path.write_text("id,AMOUNT,label\n1,2.5,1\n2,3,\n")
+    fields = [Field("id", "int", required=True), Field("amount", "float", required=True)]
+    required = DataSpec(schema=Schema([*fields, Field("label", "int", required=True)]), label="label")
+    optional = DataSpec(schema=Schema([*fields, Field("label", "int")]), label="label")
+    mapping = {"amount": "AMOUNT"}
+    assert load_table(required.open(path, mapping), required).rejected.height == 1
+    kept = load_table(optional.open(path, mapping), optional).frame
+    assert kept["label"].to_list() == [1, None]

@@ -194,7 +194,7 @@ def clean(
     dictionary = _installed_terms() if terms and columns else None
     steps: list[Any] = []
     if spec.schema is not None:
-        steps.append(SchemaStep(spec.schema, source=file, label=spec.label))
+        steps.append(SchemaStep(spec.schema, source=file, label=spec.optional_label))
     steps.append(ExactDuplicates(list(key) or list(spec.key) or None))
     for column in columns:
         if column not in frame.columns:

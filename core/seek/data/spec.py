@@ -59,6 +59,13 @@ class DataSpec:
         return tuple(self.schema.rules) if self.schema is not None else ()
 
     @property
+    def optional_label(self) -> str | None:
+        """The label field when blanks are allowed there (kept as unlabelled, counted); None otherwise."""
+        if self.schema is None or self.label is None or self.label not in self.fields:
+            return None
+        return None if self.schema.field(self.label).required else self.label
+
+    @property
     def fields(self) -> list[str]:
         """Names of the schema's fields (empty without a schema)."""
         return [f.name for f in self.schema.fields] if self.schema is not None else []
@@ -150,7 +157,7 @@ def validate_table(frame: pl.DataFrame | ReadResult, spec: DataSpec, source: str
 
     steps: list[Any] = []
     if spec.schema is not None:
-        steps.append(SchemaStep(spec.schema, source=source, label=spec.label))
+        steps.append(SchemaStep(spec.schema, source=source, label=spec.optional_label))
     if spec.key:
         steps.append(ExactDuplicates(list(spec.key)))
     steps += list(spec.steps)
