@@ -53,13 +53,6 @@ def test_the_window_excludes_events_before_since(day: Day) -> None:
     assert read_frame(day.root, APP, "request", half, day.until).get_column("ts").min() >= half.timestamp()
 
 
-def test_a_torn_last_line_is_dropped(day: Day) -> None:
-    path = next((day.root / "monitoring" / APP).glob("request-*.jsonl"))
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write('{"route": "predict", "status": 2')
-    assert read_frame(day.root, APP, "request").height == N
-
-
 def test_quality_on_multiclass_labels_is_macro_and_has_no_auc() -> None:
     preds = pl.DataFrame(
         {"id": ["a", "b", "c", "d"], "label": [3, 5, 5, 7], "score": [0.9, 0.8, 0.6, 0.7], "ts": [1.0] * 4}
