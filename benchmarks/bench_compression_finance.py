@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-OVERRIDES = ["sequence.trainer.epochs=6", "sequence.max_train=6000"]
+OVERRIDES = ["sequence.trainer.epochs=30", "sequence.max_train=6000"]
 
 
 def finance_run(work: Path, seed: int) -> tuple[Path, Any]:

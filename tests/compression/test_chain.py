@@ -34,7 +34,9 @@ def test_full_chain_writes_a_sealed_run_whose_predictor_serves_the_int8_onnx_mod
         out=out,
     )
     run = load_run(out)  # sealed: every file hashed against the manifest
-    kinds = {role: art.kind for role, art in artifacts(run).items()}
+    kinds = {role: art.kind for role, art in artifacts(run).items() if role.startswith("classifier")}
+    others = {role for role in artifacts(load_run(trained_run)) if role != "classifier"}
+    assert others <= set(artifacts(run))  # what else the run recorded travels with the model
     assert kinds == {
         "classifier@1-prune": "torch-module",
         "classifier@2-distill": "seek-transformer",

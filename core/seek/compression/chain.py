@@ -330,13 +330,13 @@ def _export(
     x, mask = data.inputs("test")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
-        export_onnx(copy.deepcopy(model), x, mask, path, options.opset)
+        axes = export_onnx(copy.deepcopy(model), x, mask, path, options.opset)
         artifact = writer.save_onnx(role, path.read_bytes(), f"{folder}.onnx", meta={"method": "onnx"})
     onnx_model = OnnxModel(session(run.path / artifact.path, options.threads))
     check = parity(model, onnx_model, x, mask, options.tolerance)
     if not check.ok:
         raise RunError(f"{check.line()}; the exported graph does not compute what the torch model does")
-    note = f"opset {options.opset}, dynamic batch and sequence axes; {check.line()}"
+    note = f"opset {options.opset}, {axes}; {check.line()}"
     return Stage("onnx", "onnxruntime fp32", onnx_model, artifact, onnx_parameters(run.path / artifact.path)), note
 
 

@@ -14,11 +14,12 @@ log = logging.getLogger("seek.compression")
 OPSET = 18
 
 
-def export_onnx(model: Any, x: Any, mask: Any, path: Path, opset: int = OPSET) -> None:
-    """Export a float Seek model to ``path``; batch is dynamic, and so is the sequence length.
+def export_onnx(model: Any, x: Any, mask: Any, path: Path, opset: int = OPSET) -> str:
+    """Export a float Seek model to ``path``; batch is dynamic, and so is the sequence length. Returns which axes.
 
     The sequence axis is exported as ``segment_size * n`` for the hierarchical model (the graph reshapes
-    into whole segments; any length then pads to one), as any length for full attention.
+    into whole segments; callers pad to one), as any length for full attention; a model whose
+    ``max_len`` is a single segment has nothing to vary, and its sequence axis stays fixed.
     """
     import torch
     from torch.export import Dim
@@ -26,14 +27,21 @@ def export_onnx(model: Any, x: Any, mask: Any, path: Path, opset: int = OPSET) -
     model = model.cpu().eval()
     cfg = model.config
     batch = Dim("batch", min=1, max=65536)
+    segments = cfg.max_len // cfg.segment_size
     if cfg.attention == "full" or cfg.full_attention_below > 0:
         seq: Any = Dim("seq", min=1, max=cfg.max_len)
+        axes = f"dynamic batch and sequence (1..{cfg.max_len})"
+    elif segments >= 2:
+        seq = cfg.segment_size * Dim("segments", min=1, max=segments)
+        axes = f"dynamic batch and sequence (multiples of {cfg.segment_size} up to {cfg.max_len})"
     else:
-        seq = cfg.segment_size * Dim("segments", min=1, max=max(1, cfg.max_len // cfg.segment_size))
+        seq = None
+        axes = f"dynamic batch; sequence fixed at {x.shape[1]} (max_len {cfg.max_len} is one segment)"
     if x.shape[1] % cfg.segment_size:
         raise RunError(f"ONNX export: example length {x.shape[1]} is not a multiple of segment_size {cfg.segment_size}")
     args = (x[:2].float(),) if mask is None else (x[:2].float(), mask[:2].bool())
-    shapes = ({0: batch, 1: seq},) if mask is None else ({0: batch, 1: seq}, {0: batch, 1: seq})
+    dims = {0: batch, 1: seq} if seq is not None else {0: batch}
+    shapes = (dims,) if mask is None else (dims, dict(dims))
     names = ["x"] if mask is None else ["x", "mask"]
     with warnings.catch_warnings(), torch.no_grad():  # the exporter warns about optional torchvision ops
         warnings.simplefilter("ignore")
@@ -51,6 +59,7 @@ def export_onnx(model: Any, x: Any, mask: Any, path: Path, opset: int = OPSET) -
         raise RunError("ONNX export returned no program")
     program.save(str(path))
     _strip_metadata(path)
+    return axes
 
 
 def _strip_metadata(path: Path) -> None:
