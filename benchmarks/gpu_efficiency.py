@@ -11,6 +11,7 @@ Sections, each written to ``--out`` as soon as it is done (a later one may be sk
 - profile: top CUDA kernels of one large bf16 step, this code and (``--old-core``) the code before issue 17.
 """
 
+# ruff: noqa: E501 - the Markdown table rows and the worker command line read best unwrapped
 from __future__ import annotations
 
 import gc
@@ -104,7 +105,7 @@ def bare_seconds(model: torch.nn.Module, precision: str, mode: str | None, batch
 
 
 def trainer_seconds(model: torch.nn.Module, precision: str, mode: str | None, batch: int, seq: int, args: Any) -> float:
-    """Step time through ``seek.training.Trainer`` (one epoch), the device synced only at the first and last timed step."""
+    """Step time through ``seek.training.Trainer`` (one epoch), synced only at the first and last timed step."""
     from seek.training import Callback, Trainer, TrainerConfig
 
     warmup = args.warmup + (2 if mode else 0)
@@ -196,8 +197,11 @@ def preset_row(preset: str, dropout: float, args: Any) -> dict[str, Any]:
     del model
     free(device)
     for name in ("eager", *args.modes):
-        build = lambda: peer.build(preset, VOCAB, dropout, device)  # noqa: E731
-        guarded(row, f"peer_{name}_ms", lambda m=MODES[name]: bare_seconds(build(), "bf16", m, batch, seq, args), args)
+
+        def peer_run(m: str | None = MODES[name]) -> float:
+            return bare_seconds(peer.build(preset, VOCAB, dropout, device), "bf16", m, batch, seq, args)
+
+        guarded(row, f"peer_{name}_ms", peer_run, args)
     mfu_fields(row, theirs, [f"peer_{name}_ms" for name in ("eager", *args.modes)], "peer")
     return row
 
@@ -253,7 +257,7 @@ def length_rows(setting: dict[str, Any], args: Any) -> list[dict[str, Any]]:
 
 
 def profile_step(preset: str, args: Any) -> dict[str, Any]:
-    """Top CUDA kernels of a bare bf16 step of ``preset`` (3 profiled steps after warm-up) and the Trainer's step time."""
+    """Top CUDA kernels of a bare bf16 step of ``preset`` (3 profiled steps) and the Trainer's step time."""
     from torch.profiler import ProfilerActivity, profile
 
     seq, batch, device = args.seq, args.batch, args.device

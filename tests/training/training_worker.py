@@ -60,7 +60,10 @@ def resume_job(out: Path, resume: bool) -> None:
     """Train a dropout MLP with a checkpoint after every step; write final weights and history."""
     torch.manual_seed(0)
     model = Net(dropout=0.2)
-    loss_fn = lambda outputs, batch: torch.nn.functional.cross_entropy(outputs, batch["y"])
+
+    def loss_fn(outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(outputs, batch["y"])
+
     config = TrainerConfig(
         epochs=3,
         batch_size=8,

@@ -38,10 +38,13 @@ class SelfAttention(nn.Module):
     def forward(self, x: Tensor, valid: Tensor | None = None) -> Tensor:
         """Attend within each row of ``x`` (N, T, D); ``valid`` (N, T) marks real positions."""
         n, t, d = x.shape
-        q, k, v = self.qkv(x).view(n, t, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
+        head_dim = d // self.num_heads
+        qkv = self.qkv(x)
+        heads = qkv.shape[-1] // (3 * head_dim)  # num_heads, or this rank's share under tensor parallelism
+        q, k, v = qkv.view(n, t, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
         mask = None if valid is None else pair_mask(valid)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
-        return self.out(y.transpose(1, 2).reshape(n, t, d))
+        return self.out(y.transpose(1, 2).reshape(n, t, heads * head_dim))
 
 
 class HierarchicalAttention(nn.Module):

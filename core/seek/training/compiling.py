@@ -37,4 +37,4 @@ def mark_step() -> None:
     """Tell CUDA-graph trees a new training step begins (outputs of the previous replay may be overwritten)."""
     import torch
 
-    torch.compiler.cudagraph_mark_step_begin()
+    torch.compiler.cudagraph_mark_step_begin()  # type: ignore[no-untyped-call]

@@ -11,7 +11,7 @@ from seek.errors import ConfigError
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 SCHEDULES: tuple[str, ...] = ("cosine", "linear", "constant")
 OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
-DISTRIBUTED: tuple[str, ...] = ("ddp", "fsdp")
+DISTRIBUTED: tuple[str, ...] = ("ddp", "fsdp", "fsdp+tp")
 COMPRESSIONS: tuple[str | None, ...] = (None, "bf16", "fp16", "powersgd")
 
 
@@ -45,7 +45,8 @@ class TrainerConfig(BaseModel):
     num_workers: int = Field(0, ge=0, strict=True)
     eval_batch_size: int | None = Field(None, ge=1, strict=True)
     seed: int = Field(0, ge=0, strict=True)
-    distributed: Literal["ddp", "fsdp"] = "ddp"
+    distributed: Literal["ddp", "fsdp", "fsdp+tp"] = "ddp"
+    tp_size: int = Field(1, ge=1, strict=True, description="tensor-parallel ranks per model replica (fsdp+tp)")
     grad_compression: Literal["bf16", "fp16", "powersgd"] | None = None
     powersgd_rank: int = Field(4, ge=1, strict=True)
     compile: bool = Field(False, description="torch.compile each transformer block in place (regional compilation)")
@@ -61,8 +62,12 @@ class TrainerConfig(BaseModel):
 
     @model_validator(mode="after")
     def _compression_needs_ddp(self) -> TrainerConfig:
-        if self.grad_compression is not None and self.distributed == "fsdp":
-            raise ValueError("grad_compression: DDP communication hooks do not apply to distributed='fsdp'")
+        if self.grad_compression is not None and self.distributed != "ddp":
+            raise ValueError(
+                f"grad_compression: DDP communication hooks do not apply to distributed={self.distributed!r}"
+            )
+        if self.tp_size > 1 and self.distributed != "fsdp+tp":
+            raise ValueError("tp_size: tensor parallelism needs distributed='fsdp+tp'")
         return self
 
     def to_dict(self) -> dict[str, Any]:

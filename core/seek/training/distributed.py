@@ -105,8 +105,19 @@ def wrap_model(
     strategy: str,
     compression: str | None,
     powersgd_rank: int,
+    tp_size: int = 1,
 ) -> torch.nn.Module:
-    """Wrap ``model`` for data-parallel training (DDP with an optional compression hook, or FSDP2)."""
+    """Wrap ``model`` for data-parallel training (DDP with an optional compression hook, FSDP2, or FSDP2 + TP)."""
+    if strategy == "fsdp+tp":
+        if not info.enabled:
+            if tp_size > 1:
+                raise ConfigError(f"trainer.tp_size={tp_size}: needs {tp_size} processes under torchrun, found one")
+            return model
+        from seek.training.tensor_parallel import apply_tensor_parallel, build_mesh
+
+        mesh = build_mesh(info.world_size, tp_size, device.type)
+        apply_tensor_parallel(model, mesh["tp"])
+        return _fully_shard(model, mesh["dp"])
     if not info.enabled:
         return model
     if compression == "bf16" and device.type != "cuda":
@@ -132,8 +143,8 @@ def wrap_model(
     return ddp
 
 
-def _fully_shard(model: torch.nn.Module) -> torch.nn.Module:
-    """Shard each block of every ModuleList (transformer layers) separately, then the root."""
+def _fully_shard(model: torch.nn.Module, mesh: Any = None) -> torch.nn.Module:
+    """Shard each block of every ModuleList (transformer layers) separately, then the root (over ``mesh``)."""
     import torch
     from torch.distributed.fsdp import fully_shard
 
@@ -141,8 +152,8 @@ def _fully_shard(model: torch.nn.Module) -> torch.nn.Module:
         if isinstance(module, torch.nn.ModuleList):
             for block in module:
                 if any(p.requires_grad for p in block.parameters()):
-                    fully_shard(block)
-    fully_shard(model)
+                    fully_shard(block, mesh=mesh)
+    fully_shard(model, mesh=mesh)
     return model
 
 

@@ -110,6 +110,7 @@ class Trainer:
             self.config.distributed,
             self.config.grad_compression,
             self.config.powersgd_rank,
+            self.config.tp_size,
         )
         self.optimizer = self._build_optimizer()
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
@@ -122,7 +123,17 @@ class Trainer:
 
     @property
     def _fsdp(self) -> bool:
-        return self.dist.enabled and self.config.distributed == "fsdp"
+        return self.dist.enabled and self.config.distributed in ("fsdp", "fsdp+tp")
+
+    @property
+    def _tp(self) -> int:
+        """Tensor-parallel ranks per replica: they share every batch (1 outside fsdp+tp)."""
+        return self.config.tp_size if self.dist.enabled and self.config.distributed == "fsdp+tp" else 1
+
+    @property
+    def _data(self) -> tuple[int, int]:
+        """(replica index, number of replicas): the data-parallel rank and world size."""
+        return self.dist.rank // self._tp, self.dist.world_size // self._tp
 
     @property
     def checkpoint_dir(self) -> Path | None:
@@ -169,7 +180,8 @@ class Trainer:
     def _seed(self) -> None:
         import torch
 
-        seed = self.config.seed + self.dist.rank
+        # ranks of one tensor-parallel group draw the same dropout masks on their replicated activations
+        seed = self.config.seed + self._data[0]
         random.seed(seed)
         torch.manual_seed(seed)
         with contextlib.suppress(ImportError):
@@ -184,7 +196,7 @@ class Trainer:
         cfg = self.config
         train = as_dataset(train_data, "train_data")
         val = as_dataset(val_data, "val_data") if val_data is not None else None
-        plan_length = len(epoch_plan(len(train), cfg.batch_size, cfg.seed, 0, self.dist.rank, self.dist.world_size))
+        plan_length = len(epoch_plan(len(train), cfg.batch_size, cfg.seed, 0, *self._data))
         per_epoch = steps_per_epoch(plan_length, cfg.accumulation_steps)
         self.scheduler = build_scheduler(
             self.optimizer, cfg.epochs * per_epoch, cfg.warmup_ratio, cfg.schedule, cfg.min_lr_ratio
@@ -217,7 +229,8 @@ class Trainer:
 
         cfg, state, info = self.config, self.state, self.dist
         epoch_no = state.epoch + 1
-        plan = epoch_plan(len(train), cfg.batch_size, cfg.seed, state.epoch, info.rank, info.world_size)
+        data_rank, data_world = self._data
+        plan = epoch_plan(len(train), cfg.batch_size, cfg.seed, state.epoch, data_rank, data_world)
         todo = list(windows(plan, cfg.accumulation_steps, state.step_in_epoch))
         batches = [micro.indices for window in todo for micro in window]
         data = iter(loader(train, batches, cfg.num_workers, cfg.seed * 100_003 + state.epoch, self._pin))
@@ -240,13 +253,16 @@ class Trainer:
                         loss = self.loss_fn(outputs, batch)
                     for callback in self.callbacks:
                         loss = callback.on_batch_loss(self, batch, loss)
-                    # each micro-batch loss is a mean over its samples: weight it by its share of the
-                    # window (times world size, since DDP averages over ranks) so the step sees the window mean
-                    self.scaler.scale(loss * (share * info.world_size / window_total)).backward()
+                    # each micro-batch loss is a mean over its samples: weight it by its share of the window
+                    # (times the replica count, since DDP/FSDP average over replicas) so the step sees its mean
+                    self.scaler.scale(loss * (share * data_world / window_total)).backward()
                 window_loss += loss.detach().double() * share
             grad_norm = self._optimizer_step()
-            # summed over ranks on the device; the ranks' shares of a window add up to its global size
+            # summed over ranks on the device; the replicas' shares of a window add up to its global size
+            # (tensor-parallel ranks of one replica hold the same loss: counted once)
             dist_.all_reduce_tensor(window_loss, info)
+            if self._tp > 1:
+                window_loss /= self._tp
             state.global_step += 1
             state.step_in_epoch += 1
             loss_sum += window_loss
@@ -274,7 +290,11 @@ class Trainer:
         if self.scaler.is_enabled():
             self.scaler.unscale_(self.optimizer)
         grad_norm: float | torch.Tensor = float("nan")
-        if self.config.grad_clip:
+        if self.config.grad_clip and self._tp > 1:
+            from seek.training.tensor_parallel import clip_grad_norm_
+
+            grad_norm = clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        elif self.config.grad_clip:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
             grad_norm = norm.full_tensor() if hasattr(norm, "full_tensor") else norm
         self.scaler.step(self.optimizer)
@@ -374,11 +394,22 @@ class Trainer:
         if directory is None:
             return
         self._sync_loss()
-        weights = model_state(self.model, self._fsdp)
-        optimizer = optimizer_state(self.model, self.optimizer, self._fsdp)
+        path = ckpt.checkpoint_path(directory, self.state.global_step)
+        sharded: dict[str, Any] = {}
+        if self._tp > 1:  # every rank writes its own shards through DCP; rank 0 the rest beside them
+            from seek.training import sharded_checkpoint as dcp_
+
+            kept = dcp_.save_sharded(dcp_.sharded_dir(path), self.model, self.optimizer)
+            sharded = {"sharded": dcp_.sharded_dir(path).name, "sharded_optimizer": kept}
+            weights: dict[str, Any] = {}
+            optimizer: dict[str, Any] = {}
+        else:
+            weights = model_state(self.model, self._fsdp)
+            optimizer = optimizer_state(self.model, self.optimizer, self._fsdp)
         rng = dist_.gather_tensors(ckpt.capture_rng(self.device), self.dist, self.device)
         if self.dist.is_main:
             payload = {
+                **sharded,
                 "model": weights,
                 "optimizer": optimizer,
                 "scheduler": self.scheduler.state_dict(),
@@ -388,8 +419,12 @@ class Trainer:
                 "world_size": self.dist.world_size,
                 "config": self.config.to_dict(),
             }
-            ckpt.save_checkpoint(ckpt.checkpoint_path(directory, self.state.global_step), payload)
+            ckpt.save_checkpoint(path, payload)
             ckpt.prune_checkpoints(directory, self.config.keep_checkpoints)
+            if sharded:
+                from seek.training.sharded_checkpoint import prune_sharded
+
+                prune_sharded(directory)
         dist_.barrier(self.dist)
 
     def _resume(self) -> str | None:
@@ -409,8 +444,15 @@ class Trainer:
                     f"now {getattr(self.config, key)!r}"
                 )
         main = self.dist.is_main
-        load_model_state(self.model, payload["model"], self._fsdp, main)
-        load_optimizer_state(self.model, self.optimizer, payload["optimizer"], self._fsdp, main)
+        if payload.get("sharded"):
+            if self._tp == 1:
+                raise ConfigError(f"fit(resume=True): {path} is a sharded fsdp+tp checkpoint; resume it with fsdp+tp")
+            from seek.training.sharded_checkpoint import load_sharded
+
+            load_sharded(path.parent / payload["sharded"], self.model, self.optimizer, payload["sharded_optimizer"])
+        else:
+            load_model_state(self.model, payload["model"], self._fsdp, main)
+            load_optimizer_state(self.model, self.optimizer, payload["optimizer"], self._fsdp, main)
         self.scheduler.load_state_dict(payload["scheduler"])
         self.scaler.load_state_dict(payload["scaler"])
         self.state = _Loop(**payload["loop"])
