@@ -73,3 +73,13 @@ def test_nothing_recorded_reads_as_an_empty_frame(tmp_path: Path) -> None:
 def test_resource_event_reports_this_process() -> None:
     event = resource_event()
     assert event["pid"] == os.getpid() and event["cpu_s"] > 0 and event["rss_bytes"] > 10 << 20
+
+
+def test_a_type_that_changes_after_the_inferred_rows_still_reads(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(events_log, "INFER_ROWS", 5)
+    folder = tmp_path / "monitoring" / APP
+    folder.mkdir(parents=True)
+    lines = [f'{{"ts": {i}, "label": {i}}}' for i in range(10)] + ['{"ts": 10, "label": "seven"}']
+    (folder / "feedback-2026-12-01-1.jsonl").write_text("\n".join(lines) + "\n")
+    labels = read_frame(tmp_path, APP, "feedback").get_column("label").cast(str).to_list()
+    assert labels[-1] == "seven" and len(labels) == 11
