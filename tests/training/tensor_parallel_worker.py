@@ -46,10 +46,13 @@ def data() -> dict[str, torch.Tensor]:
     return {"x": x, "y": (x == 7).any(dim=1).long()}
 
 
-def main(out: Path, distributed: str, tp_size: int, crash_at: int, resume: bool) -> None:
+def main(out: Path, distributed: str, tp_size: int, crash_at: int, resume: bool, switch: int = 0) -> None:
     """Train 2 epochs of 8 steps; rank 0 writes losses.json and the fused-layout weights."""
     torch.manual_seed(0)
-    cfg = SeekConfig.preset("tiny", vocab_size=30, head="classification", num_outputs=2, segment_size=8, dropout=0.0)
+    cfg = SeekConfig.preset(
+        "tiny", vocab_size=30, head="classification", num_outputs=2, segment_size=8, dropout=0.0,
+        full_attention_below=switch,
+    )  # fmt: skip
     model = SeekTransformer(cfg)
     config = TrainerConfig(
         epochs=2, batch_size=8, lr=3e-3, warmup_ratio=0.0, early_stopping_patience=None, restore_best=False,
@@ -67,4 +70,5 @@ def main(out: Path, distributed: str, tp_size: int, crash_at: int, resume: bool)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "resume")
+    switch = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "resume", switch)

@@ -25,10 +25,12 @@ ENV = {
 }
 
 
-def launch(out: Path, processes: int, tp: int, crash_at: int = 0, resume: bool = False) -> Path:
+def launch(
+    out: Path, processes: int, tp: int, crash_at: int = 0, resume: bool = False, how: str = "fsdp+tp", switch: int = 0
+) -> Path:
     """Run the worker alone (1 process) or under torchrun; return its output folder."""
     out.mkdir(parents=True, exist_ok=True)
-    args = [str(WORKER), str(out), "fsdp+tp", str(tp), str(crash_at), "resume" if resume else "fresh"]
+    args = [str(WORKER), str(out), how, str(tp), str(crash_at), "resume" if resume else "fresh", str(switch)]
     runner = (
         ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)] if processes > 1 else []
     )
@@ -104,3 +106,11 @@ def test_a_sharded_checkpoint_is_dcp_safetensors_and_exports_one_serving_file(si
     served = SeekTransformer.load(export_model(folders[-1], cfg, tmp_path / "served"))
     assert (tmp_path / "served" / "model.safetensors").is_file()
     assert served.config == cfg and served(torch.randint(0, 30, (2, 24))).shape == (2, 2)
+
+
+@pytest.mark.slow
+def test_ddp_trains_a_model_whose_coarse_branches_sit_out_below_the_switch(tmp_path: Path) -> None:
+    """24-token inputs under a 32-token switch leave the fusion weights without gradients: DDP must not stall."""
+    alone = curves(launch(tmp_path / "one", 1, 1, how="ddp", switch=32))
+    ranks = curves(launch(tmp_path / "two", 2, 1, how="ddp", switch=32))
+    assert ranks[0] == pytest.approx(alone[0], rel=1e-4, abs=1e-5)
