@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from seek.errors import DataError
+from seek.monitoring.events_log import record_inputs
 from seek.serving import oip
 from seek.serving.errors import ApiError
 from seek.serving.events import score_of
@@ -82,6 +83,8 @@ async def predict(state: ServerState, host: ModelHost, records: list[Mapping[str
         raise ApiError(422, str(exc)) from None
     request_id = request.state.request_id
     ids = [f"{request_id}-{i}" for i in range(len(answers))]
+    if state.events is not None and state.settings.input_every > 0:
+        record_inputs(state.events, host.app.name, ids, records, every=state.settings.input_every)
     elapsed = time.perf_counter() - started
     if state.events is not None or state.metrics is not None:
         scores = [score_of(a) for a in answers]

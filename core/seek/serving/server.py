@@ -29,6 +29,8 @@ def create_app(settings: ServeSettings, manager: PluginManager | None = None) ->
     from fastapi.responses import JSONResponse
     from pydantic import BaseModel
 
+    from seek.monitoring import daily
+    from seek.monitoring.events_log import request_recorder
     from seek.plugins import get_manager
     from seek.serving.routes_jobs import jobs_router
     from seek.serving.routes_models import app_router
@@ -48,10 +50,13 @@ def create_app(settings: ServeSettings, manager: PluginManager | None = None) ->
         if state.events is not None:
             state.events.start()
         watcher = asyncio.create_task(watch(state.hosts, settings.poll_s))
+        monitor = asyncio.create_task(daily.run(state)) if settings.record_events else None
         try:
             yield
         finally:
             watcher.cancel()
+            if monitor is not None:
+                monitor.cancel()
             for host in state.hosts.values():
                 host.batcher.close()
             if state.events is not None:
@@ -129,7 +134,10 @@ def create_app(settings: ServeSettings, manager: PluginManager | None = None) ->
     api.include_router(jobs_router(state))
     if state.metrics is not None:
         state.metrics.mount(api)
-    observe = state.metrics.observe if state.metrics is not None else None
+    from seek.monitoring import ui
+
+    ui.mount(api, state)
+    observe = request_recorder(state.events, state.metrics.observe if state.metrics is not None else None)
     return RequestLayer(
         api,
         max_body=settings.max_body_bytes,

@@ -36,6 +36,9 @@ class ServeSettings:
     job_lease_s: float = 30.0
     metrics: bool = True
     record_events: bool = True
+    input_every: int = 1  # record the features of every n-th record for drift (0: none)
+    drift_every_s: float = 300.0
+    report_every_s: float = 86_400.0  # the daily monitoring report (0: never)
 
     def policy(self, app: str) -> BatchPolicy:
         """The batching policy of ``app``."""
