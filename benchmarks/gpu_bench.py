@@ -9,6 +9,7 @@
 
     PYTHONPATH=core python benchmarks/gpu_bench.py --out gpu_bench.json          # on the GPU machine
     PYTHONPATH=core python benchmarks/gpu_bench.py --smoke --out /tmp/smoke.json  # CPU, tiny, gloo, 2 procs
+    python benchmarks/gpu_bench.py --layouts --ddp-preset xl --out layouts.json   # issue 19: DDP/FSDP/FSDP+TP, 1-8 GPUs
 
 (c) with ``--efficiency``, issue 17's figures instead (``gpu_efficiency.py``: MFU per preset, eager vs
     compile, ours vs the plain-PyTorch peer, small fp32 vs bf16, length scaling, kernel profiles):
@@ -60,7 +61,7 @@ _import_seek()
 
 import torch
 
-from seek.models import PRESETS, SeekConfig, SeekTransformer
+from seek.models import PRESETS, SeekConfig, SeekTransformer, estimate_flops
 from seek.training import Callback, Trainer, TrainerConfig, gradient_bytes_per_step
 
 VOCAB = 32_000
@@ -117,13 +118,15 @@ def time_steps(
     warmup: int,
     steps: int,
     hook: str | None = None,
+    layout: str = "ddp",
+    tp_size: int = 1,
 ) -> float:
     """Median seconds per optimiser step of one epoch of ``warmup + steps + 1`` steps through the Trainer.
 
-    ``batch`` is per process; under torchrun the global batch is ``batch * WORLD_SIZE``.
+    ``batch`` is per model replica; under torchrun the global batch is ``batch * WORLD_SIZE / tp_size``.
     """
     timer = StepTimer()
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = int(os.environ.get("WORLD_SIZE", "1")) // tp_size
     config = TrainerConfig(
         epochs=1,
         batch_size=batch * world,
@@ -132,6 +135,7 @@ def time_steps(
         early_stopping_patience=None,
         grad_clip=1.0,
         grad_compression=hook,
+        **({} if layout == "ddp" else {"distributed": layout, "tp_size": tp_size}),
     )
     trainer = Trainer(model, config, callbacks=[timer], device=device, progress=False)
     trainer.fit(token_data(batch * world * (warmup + steps + 1), seq))
@@ -191,7 +195,7 @@ def precision_table(args: argparse.Namespace, device: str) -> list[dict[str, Any
     return rows
 
 
-def launch(k: int, hook: str | None, args: argparse.Namespace) -> dict[str, Any]:
+def launch(k: int, hook: str | None, args: argparse.Namespace, layout: str = "ddp", tp: int = 1) -> dict[str, Any]:
     """Run one DDP measurement under torchrun with ``k`` processes and return rank 0's result."""
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
@@ -199,6 +203,8 @@ def launch(k: int, hook: str | None, args: argparse.Namespace) -> dict[str, Any]
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(CORE), os.environ.get("PYTHONPATH", "")]),
             "SEEK_BENCH_HOOK": hook or "",
+            "SEEK_BENCH_LAYOUT": layout,
+            "SEEK_BENCH_TP": str(tp),
             **NO_MULTICAST,
         }
         if args.smoke:
@@ -240,25 +246,52 @@ def launch(k: int, hook: str | None, args: argparse.Namespace) -> dict[str, Any]
 
 
 def worker(result: Path, args: argparse.Namespace) -> None:
-    """Inside torchrun: time DDP steps of ``--batch`` per rank at ``--seq``; rank 0 writes the result."""
+    """Inside torchrun: time steps of ``--batch`` per replica at ``--seq``; rank 0 writes the result."""
     device = "cpu" if args.smoke else "cuda"
     precision = "fp32" if args.smoke else "bf16"
     model = build_model(args.ddp_preset, args.seq)
     hook = os.environ.get("SEEK_BENCH_HOOK") or None
+    layout, tp = os.environ.get("SEEK_BENCH_LAYOUT", "ddp"), int(os.environ.get("SEEK_BENCH_TP", "1"))
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    seconds = time_steps(model, precision, device, args.batch, args.seq, args.warmup, args.steps, hook)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    seconds = time_steps(model, precision, device, args.batch, args.seq, args.warmup, args.steps, hook, layout, tp)
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else 0.0
     if int(os.environ.get("RANK", "0")) == 0:
+        flops = 3 * estimate_flops(model.config, args.seq, args.batch * world // tp)
         result.write_text(
             json.dumps(
                 {
                     "gpus": world,
                     "hook": hook or "none",
+                    "layout": layout if layout != "fsdp+tp" else f"fsdp+tp{tp}",
                     "step_ms": sig(1000 * seconds),
-                    "samples_per_s": sig(world * args.batch / seconds),
+                    "samples_per_s": sig(world // tp * args.batch / seconds),
+                    "peak_gb_rank0": round(peak, 2),
+                    "mfu_790": round(flops / seconds / world / 790e12, 3) if device == "cuda" else 0.0,
                     "grad_mb_per_step": round(gradient_bytes_per_step(model, hook, 4) / 2**20, 2) if world > 1 else 0.0,
                 }
             )
         )
+
+
+def layout_table(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Issue 19: DDP, FSDP and FSDP+TP (tp 2/4/8) at 1, 2, 4, 8 processes; efficiency against 1-GPU DDP."""
+    available = 2 if args.smoke else torch.cuda.device_count()
+    rows, base = [], None
+    for k in (k for k in (1, 2, 4, 8) if k <= available):
+        layouts = [("ddp", 1), ("fsdp", 1)] + [("fsdp+tp", tp) for tp in (2, 4, 8) if tp <= k and k % tp == 0]
+        for layout, tp in layouts:
+            try:
+                row = launch(k, None, args, layout, tp)
+            except SystemExit as exc:  # out of memory for this layout: recorded, the table goes on
+                row = {"gpus": k, "layout": f"{layout}{tp if tp > 1 else ''}", "error": str(exc)[-200:]}
+            if "samples_per_s" in row:
+                base = base or row["samples_per_s"]
+                row["efficiency"] = round(row["samples_per_s"] / (k * base), 3)
+            rows.append(row)
+            print(f"  {k} x {row['layout']}: {row.get('samples_per_s', row.get('error'))}", flush=True)
+    return rows
 
 
 def ddp_table(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -357,6 +390,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--launch-timeout", type=int, default=240)
     parser.add_argument("--bytes-only", action="store_true", help="print only the all-reduce volume table (CPU)")
+    parser.add_argument(
+        "--layouts", action="store_true", help="issue 19: DDP / FSDP / FSDP+TP table instead of (a)/(b)"
+    )
     eff = parser.add_argument_group("--efficiency (issue 17)")
     eff.add_argument("--efficiency", action="store_true", help="run gpu_efficiency.py's sections instead of (a)/(b)")
     eff.add_argument("--eff-presets", nargs="*", default=["large", "xl", "base"])
@@ -407,6 +443,16 @@ def main(argv: list[str]) -> None:
         return
     if args.efficiency:
         efficiency(args)
+        return
+    if args.layouts:
+        rows = layout_table(args)
+        print(json.dumps(rows, indent=1))
+        if args.out:
+            from seek.io import atomic_write_json
+
+            atomic_write_json(
+                args.out, {"preset": args.ddp_preset, "seq": args.ddp_seq, "batch": args.ddp_batch, "rows": rows}
+            )
         return
     if args.bytes_only:
         print(markdown({"precision": [], "ddp": [], "bytes": bytes_table(["small", "base", "large", "xl"])}))
