@@ -20,9 +20,7 @@ def command() -> None:
 @click.option(
     "--data", "data_file", required=True, type=click.Path(dir_okay=False), help="Unlabelled rows (CSV/parquet/JSONL)."
 )
-@click.option(
-    "--map", "mapping", multiple=True, metavar="FIELD=COLUMN", help="Column of --data holding an app field."
-)
+@click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN", help="Column of --data holding an app field.")
 @click.option("--n", "n", default=200, show_default=True, type=click.IntRange(min=1), help="How many rows to pick.")
 @click.option(
     "--strategy",
