@@ -65,6 +65,7 @@ def test_url_adds_what_the_running_server_says(day: Any) -> None:
         report = write_report(day.root, APP, timedelta(days=1), day.until, url=url, plots=False)
     finally:
         server.shutdown()
+        server.server_close()  # refuse connections now, so the next report finds the server down
     assert report.live == {"url": url, "live": True, "version": "3", "in_flight": 2.0}
     down = write_report(day.root, APP, timedelta(days=1), day.until, url=url, plots=False)
     assert down.live["live"] is False and "NOT reachable" in (down.folder / "report.md").read_text()
