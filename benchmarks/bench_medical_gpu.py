@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--train-seconds", type=float, default=240.0)
     parser.add_argument("--studies", type=int, default=240)
     parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--inference-only", metavar="RUN_DIR", help="Only time inference with this run's detector.")
     args = parser.parse_args()
     import torch
 
@@ -108,6 +109,13 @@ def main() -> None:
 
     out = Path(args.out)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.inference_only:
+        record = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+                  "inference": time_inference(Path(args.inference_only), device, args.tiny)}
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "gpu_inference.json").write_text(json.dumps(record, indent=1))
+        print(json.dumps(record, indent=1), flush=True)
+        return
     env = {
         "torch": torch.__version__,
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",

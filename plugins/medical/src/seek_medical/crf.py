@@ -30,8 +30,8 @@ class CRFConfig(AppConfig):
     enabled: bool = Field(True, description="Refine each finding's mask with the dense CRF.")
     iterations: int = Field(5, ge=1, le=50, description="Mean-field iterations.")
     spatial_sigma_mm: float = Field(1.0, gt=0, le=20, description="Spatial (smoothness) kernel sigma, mm.")
-    spatial_weight: float = Field(1.0, ge=0, le=20, description="Weight of the spatial kernel.")
-    bilateral_sigma_mm: float = Field(3.0, gt=0, le=30, description="Bilateral kernel spatial sigma, mm.")
+    spatial_weight: float = Field(0.3, ge=0, le=20, description="Weight of the spatial kernel.")
+    bilateral_sigma_mm: float = Field(1.0, gt=0, le=30, description="Bilateral kernel spatial sigma, mm.")
     bilateral_sigma_hu: float = Field(60.0, gt=0, le=1000, description="Bilateral kernel intensity sigma, HU.")
     bilateral_weight: float = Field(4.0, ge=0, le=50, description="Weight of the bilateral (edge-following) kernel.")
 
@@ -129,10 +129,10 @@ class BilateralGrid:
 def refine_candidate(hu: np.ndarray, probability: np.ndarray, kji: np.ndarray, diameter_vox: float,
                      spacing_mm: float, config: CRFConfig, device: str = "cpu") -> tuple[np.ndarray, tuple[slice, ...]]:
     """The CRF mask of one candidate in its region box (the component nearest the centre) and that box."""
-    from seek_medical.detect import keep_component, region
+    from seek_medical.detect import candidate_map, keep_component
 
-    box = region(probability.shape, kji, diameter_vox)
-    marginal = dense_crf(probability[box], hu[box], (spacing_mm,) * 3, config, device)
+    local, box = candidate_map(probability, kji, diameter_vox)
+    marginal = dense_crf(local, hu[box], (spacing_mm,) * 3, config, device)
     mask = keep_component(marginal > 0.5, kji - np.array([s.start for s in box]))
     return mask, box
 

@@ -175,25 +175,42 @@ def region(shape: tuple[int, ...], kji: np.ndarray, diameter_vox: float, margin:
     return tuple(slice(max(0, c - half), min(n, c + half + 1)) for c, n in zip(centre, shape))  # type: ignore[return-value]
 
 
+def candidate_map(probability: np.ndarray, kji: np.ndarray, diameter_vox: float) -> tuple[np.ndarray, tuple[slice, ...]]:
+    """A candidate's nodule-probability map in its box: the network's voxel map, or where that is less sure,
+    a soft sphere of the predicted diameter around the predicted centre (the size and offset heads' view)."""
+    box = region(probability.shape, kji, diameter_vox)
+    axes = [np.arange(s.start, s.stop, dtype=np.float32) - c for s, c in zip(box, kji)]
+    distance = np.sqrt(axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2)
+    radius = max(diameter_vox / 2, 0.75)
+    prior = 1 / (1 + np.exp(-(radius - distance) / max(0.5, 0.15 * radius)))
+    return np.maximum(probability[box], prior.astype(np.float32)), box
+
+
 def threshold_candidate(probability: np.ndarray, kji: np.ndarray, diameter_vox: float,
                         level: float = 0.5) -> tuple[np.ndarray, tuple[slice, slice, slice]]:
-    """The no-CRF mask: the probability map thresholded at ``level`` in the candidate's box, the part
-    connected to the centre."""
-    box = region(probability.shape, kji, diameter_vox)
-    mask = probability[box] >= level
-    return keep_component(mask, kji - np.array([s.start for s in box])), box
+    """The no-CRF mask: the candidate's probability map thresholded at ``level``, the part connected to the centre."""
+    local, box = candidate_map(probability, kji, diameter_vox)
+    mask = local >= level
+    return keep_component(mask, kji - np.array([s.start for s in box])), box  # type: ignore[return-value]
 
 
 def keep_component(mask: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """The connected component of ``mask`` nearest to ``centre`` (box coordinates)."""
-    import SimpleITK as sitk
+    """The 26-connected component of ``mask`` nearest to ``centre`` (box coordinates), grown from that voxel."""
+    import torch
+    import torch.nn.functional as F
 
     if not mask.any():
         return mask
-    labels = sitk.GetArrayFromImage(sitk.ConnectedComponent(sitk.GetImageFromArray(mask.astype(np.uint8)), True))
-    points = np.argwhere(labels > 0)
+    points = np.argwhere(mask)
     nearest = points[np.argmin(np.linalg.norm(points - centre, axis=1))]
-    return labels == labels[tuple(nearest)]
+    allowed = torch.from_numpy(np.ascontiguousarray(mask)).float()[None, None]
+    grown = torch.zeros_like(allowed)
+    grown[0, 0, nearest[0], nearest[1], nearest[2]] = 1.0
+    while True:
+        step = F.max_pool3d(grown, 3, stride=1, padding=1) * allowed
+        if torch.equal(step, grown):
+            return grown[0, 0].bool().numpy()
+        grown = step
 
 
 def measure(mask: np.ndarray, spacing_mm: float) -> tuple[float, float]:

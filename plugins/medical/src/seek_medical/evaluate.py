@@ -5,7 +5,8 @@ reference nodule; each nodule counts once (its best detection), further detectio
 ignored rather than counted as false positives. The FROC counts nodules of at least 3 mm (LUNA16's
 reference set); detections on smaller nodules are ignored there, and the < 3 mm nodules get their own
 sensitivity so the smallest are reported, not hidden. Sensitivities at 1/8 ... 8 false positives per
-scan are read off the FROC curve by linear interpolation; their mean is the CPM.
+scan are the highest sensitivities reached with at most that many FPs (a step reading of the FROC
+curve, see :func:`sensitivity_at`); their mean is the CPM.
 """
 
 from __future__ import annotations
@@ -112,21 +113,14 @@ def froc(studies: Sequence[StudyResult]) -> FrocResult:
 
 
 def sensitivity_at(fps: np.ndarray, sens: np.ndarray, rate: float) -> float:
-    """Sensitivity at ``rate`` false positives per scan, linearly interpolated on the FROC curve.
+    """The highest sensitivity the detector reaches with at most ``rate`` false positives per scan.
 
-    Below the curve's first point the sensitivity of the strictest threshold with fewer FPs applies;
-    beyond its last point (the detector never makes that many FPs) the curve's final sensitivity.
+    A step reading of the FROC curve: no credit is interpolated towards a threshold that costs more FPs
+    than ``rate`` (with few test scans LUNA16's linear interpolation would credit sensitivity the
+    detector never reaches at that FP rate).
     """
-    if len(fps) == 0:
-        return 0.0
-    if rate >= fps[-1]:
-        return float(sens[-1])
-    if rate < fps[0]:
-        return 0.0 if fps[0] > 0 else float(sens[0])
-    # fps is non-decreasing along the thresholds; interpolate on unique fps keeping the best sensitivity
-    unique_fps, index = np.unique(fps, return_index=True)
-    best = np.maximum.reduceat(sens, index)
-    return float(np.interp(rate, unique_fps, best))
+    allowed = sens[fps <= rate + 1e-12]
+    return float(allowed.max()) if len(allowed) else 0.0
 
 
 def operating_threshold(fps: np.ndarray, thresholds: np.ndarray, rate: float) -> float:

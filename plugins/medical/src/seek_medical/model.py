@@ -190,7 +190,8 @@ def detection_loss(outputs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor
     size = (F.l1_loss(outputs[:, SIZE], target["size"], reduction="none") * region).sum() / count
     mask = F.avg_pool3d((batch["y"] > 0).float()[:, None], STRIDE)[:, 0]  # nodule share of each cell
     seg_logit = outputs[:, SEGMENT]
-    bce = F.binary_cross_entropy_with_logits(seg_logit, mask)
+    # nodule cells are ~0.1% of a patch: weight them up or the map learns "never"
+    bce = F.binary_cross_entropy_with_logits(seg_logit, mask, pos_weight=torch.tensor(20.0, device=mask.device))
     prob = torch.sigmoid(seg_logit)
     dice = 1 - (2 * (prob * mask).sum() + 1) / (prob.sum() + mask.sum() + 1)
-    return focal + 0.5 * offset + size + bce * 10 + dice
+    return focal + 0.5 * offset + size + bce + dice

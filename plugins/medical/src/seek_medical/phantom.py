@@ -288,9 +288,11 @@ def render(thorax: Thorax, xs: Any, ys: Any, zs: Any, device: str = "cpu") -> An
     coords = (x, y, z)
     for seg in thorax.vessels:
         _tube(hu, coords, seg, voxel, inside=lung, value=BLOOD_HU)
-    for seg in thorax.airways:
-        _tube(hu, coords, seg, voxel, inside=None, value=-60.0)
-        _tube(hu, coords, Segment(seg.a, seg.b, seg.lumen), voxel, inside=None, value=AIR_HU)
+    inner = (rho_body < 0.8).float().expand_as(hu)  # airways never pierce the chest wall
+    for index, seg in enumerate(thorax.airways):
+        within = inner if index < 3 else lung  # trachea and main bronchi in the mediastinum, the rest in the lungs
+        _tube(hu, coords, seg, voxel, inside=within, value=-60.0)
+        _tube(hu, coords, Segment(seg.a, seg.b, seg.lumen), voxel, inside=within, value=AIR_HU)
     for nodule in thorax.nodules:
         _nodule(hu, coords, nodule, voxel)
     return hu

@@ -192,20 +192,29 @@ def reconstruct(hu: Any, pixel_spacing: float, kernel: str, noise_hu: float, see
 
 
 def gaussian_2d(volume: Any, sigma_px: float) -> Any:
-    """Separable in-plane Gaussian blur of a (z, y, x) tensor with sigma in pixels."""
+    """Separable in-plane Gaussian blur of a (z, y, x) tensor with sigma in pixels (edges replicated).
+
+    Written as a sum of shifted copies: for the few-pixel kernels used here this is several times faster on
+    a CPU than a one-channel conv2d, and the same on a GPU.
+    """
     import torch
-    import torch.nn.functional as F
 
     if sigma_px < 0.1:
         return volume
-    radius = max(1, int(math.ceil(3 * sigma_px)))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float32, device=volume.device)
-    kernel = torch.exp(-(t**2) / (2 * sigma_px**2))
-    kernel = kernel / kernel.sum()
-    x = volume[:, None]
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
-    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
-    return x[:, 0]
+    radius = max(1, math.ceil(3 * sigma_px))
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    weights = torch.exp(-(taps**2) / (2 * sigma_px**2))
+    weights = (weights / weights.sum()).tolist()
+    out = volume
+    for axis in (-1, -2):
+        n = out.shape[axis]
+        base = torch.arange(n, device=volume.device)
+        total = None
+        for shift, weight in zip(range(-radius, radius + 1), weights, strict=True):
+            term = out.index_select(axis, (base + shift).clamp(0, n - 1)) * weight
+            total = term if total is None else total + term
+        out = total
+    return out
 
 
 # ---- DICOM ------------------------------------------------------------------------------------------
