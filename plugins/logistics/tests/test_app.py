@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from seek.testing import AppConformance
@@ -69,3 +71,21 @@ def test_config_refuses_a_deployed_strategy_that_is_not_run() -> None:
 
     with pytest.raises(ConfigError, match="deploy"):
         resolve_config(LogisticsApp.Config, overrides=['strategies=["naive"]', "deploy=ewc"])
+
+
+@pytest.mark.slow
+def test_a_run_keeps_the_last_quarter_as_its_drift_reference(tmp_path):
+    from seek.artifacts import artifacts
+    from seek.config import resolve_config
+    from seek.monitoring.reference import ROLE, SAMPLE_ROLE
+    from seek.runner import execute
+    from seek.runs import load_run
+
+    from seek_logistics.app import LogisticsApp
+
+    app = LogisticsApp()
+    result = execute(app, resolve_config(app.Config, base=app.tiny), out=tmp_path / "r", device="cpu")
+    run = load_run(result.path)
+    assert {ROLE, SAMPLE_ROLE} <= set(artifacts(run))
+    reference = run.read_json("reference.json")
+    assert "delivered_at" not in json.dumps(reference) and "distance_km" in json.dumps(reference)

@@ -150,6 +150,8 @@ def load_quarters(config: LogisticsConfig, ctx: RunContext) -> list[tuple[str, p
     found = quarters(frame)
     if len(found) < 2:
         raise DataError(f"the shipments cover {len(found)} calendar quarter(s); a continual run needs at least 2")
+    # Drift is judged against the quarter the served model learnt last, as a request carries it (no label).
+    ctx.reference(found[-1][1].drop("delivered_at", "shipment_id"))
     return found
 
 
