@@ -80,7 +80,6 @@ def test_a_run_keeps_the_last_quarter_as_its_drift_reference(tmp_path):
     from seek.monitoring.reference import ROLE, SAMPLE_ROLE
     from seek.runner import execute
     from seek.runs import load_run
-
     from seek_logistics.app import LogisticsApp
 
     app = LogisticsApp()
