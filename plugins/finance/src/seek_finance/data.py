@@ -108,12 +108,15 @@ def canonical(frame: pl.DataFrame, delay: timedelta) -> pl.DataFrame:
     return with_label_times(frame, delay).sort("timestamp", "transaction_id")
 
 
-def simulated(config: FraudConfig) -> Transactions:
-    """The built-in data: the simulator's payments, already valid (checked by its tests)."""
+def simulated(config: FraudConfig, ctx: RunContext | None = None) -> Transactions:
+    """The built-in data: the simulator's payments, through the same DataSpec as a user's file when run by ctx."""
     from seek_finance.simulate import simulate
 
     frame = simulate(config.simulator)
-    return Transactions(canonical(frame, config.features.label_delay), "simulator", frame.height, 0, 0)
+    rows = frame.height
+    if ctx is not None:
+        frame = ctx.validate(frame, source="simulator")
+    return Transactions(canonical(frame, config.features.label_delay), "simulator", rows, rows - frame.height, 0)
 
 
 def loaded(config: FraudConfig, ctx: RunContext) -> Transactions:

@@ -116,7 +116,7 @@ def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
         )
     if ctx.data is None:
         with ctx.stage("simulate"):
-            tx = simulated(config)
+            tx = simulated(config, ctx)
     else:
         tx = loaded(config, ctx)
     periods = periods_for(tx.frame, config)
@@ -152,6 +152,8 @@ def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
         )
         metrics = _metrics(config, feats, split, y, scores, booster)
         metrics["fusion_weight_lgbm"] = fusion.weight if fusion.mode == "weighted" else float("nan")
+        # The sequence model's early-stopping loss: what `seek tune finance-fraud` minimises.
+        metrics["val_loss"] = seq.val_loss if seq is not None else float("nan")
     with ctx.stage("report"):
         _write_predictions(ctx, feats, periods, split, y, scores)
         history = history_frame(feats, history_start(config, periods.test_start), seq.steps_raw if seq else None)

@@ -32,6 +32,7 @@ class SequenceResult:
     probs: np.ndarray
     train_sequences: int
     epochs: int
+    val_loss: float
 
 
 def train_and_score(
@@ -96,4 +97,5 @@ def train_and_score(
         probs=probs,
         train_sequences=int(chosen.size),
         epochs=len(fit.history),
+        val_loss=float(fit.best_metric) if fit.best_metric is not None else float("nan"),
     )
