@@ -43,8 +43,13 @@ async def run(url: str, rate: float, duration: float, body: bytes, concurrency: 
             latencies.append(time.perf_counter() - scheduled)
 
         started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - started
+        tasks = [asyncio.ensure_future(one(i)) for i in range(total)]
+        _, late = await asyncio.wait(tasks, timeout=duration + 15.0)  # bounded: what is still waiting failed
+        for task in late:
+            task.cancel()
+        if late:
+            errors["unanswered"] = len(late)
+        elapsed = min(time.perf_counter() - started, duration + 15.0)
     lat = np.asarray(latencies) * 1000
     return {
         "rate": rate,
