@@ -19,8 +19,9 @@ def _patch():
 
 def test_flips_and_rotations_move_labels_and_centres_together():
     torch.manual_seed(3)
-    config = AugmentConfig(p_thickness=0, p_kernel=0, noise_hu=(0, 0), intensity_shift_hu=0, intensity_scale=0,
-                           p_flip=0.5, rotate_deg=10)
+    config = AugmentConfig(
+        p_thickness=0, p_kernel=0, noise_hu=(0, 0), intensity_shift_hu=0, intensity_scale=0, p_flip=0.5, rotate_deg=10
+    )
     for _ in range(5):
         hu, labels, boxes = augment_batch(*_patch(), 1.0, config)
         centroid = torch.nonzero(labels[0]).float().mean(0)
@@ -38,8 +39,9 @@ def test_thicker_slices_blur_along_z_only():
 
 def test_noise_level_is_what_was_asked():
     torch.manual_seed(0)
-    config = AugmentConfig(p_thickness=0, p_kernel=0, noise_hu=(20, 20), p_flip=0, rotate_deg=0,
-                           intensity_shift_hu=0, intensity_scale=0)
+    config = AugmentConfig(
+        p_thickness=0, p_kernel=0, noise_hu=(20, 20), p_flip=0, rotate_deg=0, intensity_shift_hu=0, intensity_scale=0
+    )
     hu = torch.zeros((2, 16, 32, 32))
     out, _, _ = augment_batch(hu, torch.zeros_like(hu, dtype=torch.uint8), torch.zeros(2, 6, 5), 1.0, config)
     assert 17 < float(out.std()) < 23

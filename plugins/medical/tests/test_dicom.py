@@ -24,7 +24,7 @@ def _sitk(folder: Path) -> sitk.Image:
 
 
 def test_shuffled_files_numbered_against_z_load_like_simpleitk(study):
-    simulated, folder, files = study
+    _simulated, folder, files = study
     numbers = {int(pydicom.dcmread(f, stop_before_pixels=True).InstanceNumber) for f in by_z(files)[:1]}
     assert numbers == {len(files)}, "the lowest slice carries the highest InstanceNumber"
     volume = read_series(folder)
@@ -54,7 +54,7 @@ def test_known_nodule_hu_and_world_coordinates_round_trip_exactly(study):
     world = volume.index_to_world(nodule["centre_voxel"])
     assert np.allclose(world, nodule["centre"], atol=1e-5)
     assert np.allclose(volume.world_to_index(nodule["centre"]), nodule["centre_voxel"], atol=1e-6)
-    i, j, k = (int(round(v)) for v in nodule["centre_voxel"])
+    i, j, k = (round(v) for v in nodule["centre_voxel"])
     assert volume.hu[k, j, i] == simulated.hu[k, j, i]
     assert (simulated.labels[k, j, i]) == nodule["label"]
 

@@ -30,12 +30,15 @@ def test_a_hit_lies_within_the_radius_and_extra_hits_are_not_false_positives():
 
 def test_froc_points_cpm_and_small_nodules_reported_apart():
     studies = [
-        StudyResult(NODULES, [
-            {"centre_mm": [0, 0, 0], "probability": 0.9},
-            {"centre_mm": [90, 0, 0], "probability": 0.8},
-            {"centre_mm": [30, 1, 0], "probability": 0.4},
-            {"centre_mm": [60, 0, 0], "probability": 0.7},  # on the 2.5 mm nodule: neither TP nor FP of the FROC
-        ]),
+        StudyResult(
+            NODULES,
+            [
+                {"centre_mm": [0, 0, 0], "probability": 0.9},
+                {"centre_mm": [90, 0, 0], "probability": 0.8},
+                {"centre_mm": [30, 1, 0], "probability": 0.4},
+                {"centre_mm": [60, 0, 0], "probability": 0.7},  # on the 2.5 mm nodule: neither TP nor FP of the FROC
+            ],
+        ),
         StudyResult(NODULES[:1], []),
     ]
     result = froc(studies)
@@ -45,8 +48,11 @@ def test_froc_points_cpm_and_small_nodules_reported_apart():
     assert m["sensitivity_at_8_fp"] == pytest.approx(2 / 3)
     assert m["sensitivity_at_0_125_fp"] == pytest.approx(1 / 3)
     assert m["sensitivity_at_0_5_fp"] == pytest.approx(2 / 3)
-    assert m["froc_cpm"] == pytest.approx(np.mean([m[k] for k in m if k.startswith("sensitivity_at_") and
-                                                   k.endswith("_fp") and k != "sensitivity_at_0_8_fp"]))
+    assert m["froc_cpm"] == pytest.approx(
+        np.mean(
+            [m[k] for k in m if k.startswith("sensitivity_at_") and k.endswith("_fp") and k != "sensitivity_at_0_8_fp"]
+        )
+    )
     assert m["sensitivity_lt3mm_at_1_fp"] == 1.0 and m["nodules_lt3mm"] == 1
     assert m["mean_localisation_error_mm"] == pytest.approx(np.mean([0.0, 1.0]))
     assert {"froc_cpm", "sensitivity_at_0_8_fp", "sensitivity_at_1_fp", "mean_localisation_error_mm"} <= set(m)

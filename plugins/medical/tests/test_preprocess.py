@@ -37,8 +37,9 @@ def test_normalise_maps_air_and_soft_tissue():
 def test_patch_centres_are_balanced_between_nodules_and_hard_negatives():
     torch.manual_seed(0)
     hu = torch.zeros((40, 40, 40))
-    volume = TrainingVolume(hu, torch.zeros_like(hu), np.array([[20.0, 20.0, 20.0, 4.0]]),
-                            hard=torch.tensor([[5, 5, 5]]))
+    volume = TrainingVolume(
+        hu, torch.zeros_like(hu), np.array([[20.0, 20.0, 20.0, 4.0]]), hard=torch.tensor([[5, 5, 5]])
+    )
     centres = sample_centres(volume, 400, 16, nodule_share=0.5, hard_share=0.3)
     near = (centres - 20).abs().max(dim=1).values <= 4
     hard = (centres == 5).all(dim=1)

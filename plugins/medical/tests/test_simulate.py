@@ -10,11 +10,25 @@ from seek_medical.simulate import random_scan
 
 
 def test_written_files_carry_full_ct_headers(study):
-    simulated, _, files = study
+    _simulated, _, files = study
     ds = pydicom.dcmread(files[0])
-    for key in ("PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID",
-                "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceThickness",
-                "RescaleIntercept", "RescaleSlope", "WindowCenter", "WindowWidth", "ConvolutionKernel", "KVP"):
+    for key in (
+        "PatientID",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPInstanceUID",
+        "FrameOfReferenceUID",
+        "ImagePositionPatient",
+        "ImageOrientationPatient",
+        "PixelSpacing",
+        "SliceThickness",
+        "RescaleIntercept",
+        "RescaleSlope",
+        "WindowCenter",
+        "WindowWidth",
+        "ConvolutionKernel",
+        "KVP",
+    ):
         assert key in ds, key
     assert ds.Modality == "CT" and ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.2"
     assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian

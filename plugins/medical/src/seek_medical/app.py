@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from seek.app import App, AppConfig, Figure, Report, RunContext, TuneSpec
+from seek.app import App, AppConfig, Report, RunContext, TuneSpec
 from seek.artifacts import ArtifactSpec
 from seek.data.spec import DataInput, DataSpec
 from seek_medical.augment import AugmentConfig
@@ -49,8 +49,8 @@ class ModelConfig(AppConfig):
 class TrainConfig(AppConfig):
     """Patch training with the core Trainer."""
 
-    epochs: int = Field(10, ge=1, le=1000, description="Epochs (samples_per_epoch fresh patches each).")
-    samples_per_epoch: int = Field(96, ge=2, le=10_000_000, description="Patches drawn per epoch.")
+    epochs: int = Field(12, ge=1, le=1000, description="Epochs (samples_per_epoch fresh patches each).")
+    samples_per_epoch: int = Field(128, ge=2, le=10_000_000, description="Patches drawn per epoch.")
     batch_size: int = Field(8, ge=1, le=1024, description="Patches per micro-batch.")
     patch: int = Field(32, ge=16, le=256, description="Patch side in voxels (multiple of 16).")
     lr: float = Field(3e-3, gt=0, le=1.0, description="Peak learning rate (AdamW, warmup + cosine).")
@@ -66,7 +66,7 @@ class DetectConfig(AppConfig):
     """Whole-volume inference."""
 
     spacing_mm: float = Field(1.25, ge=0.3, le=4.0, description="Isotropic spacing the model works at (mm).")
-    window: int = Field(64, ge=16, le=512, description="Sliding-window side (voxels).")
+    window: int = Field(64, ge=16, le=512, description="Sliding-window side (voxels, a multiple of 16).")
     overlap: float = Field(0.25, ge=0, lt=0.9, description="Overlap between windows.")
     threshold: float = Field(0.05, gt=0, lt=1, description="Lowest heat-map peak kept as a candidate.")
     max_candidates: int = Field(30, ge=1, le=1000, description="Candidates kept per study.")
@@ -83,7 +83,9 @@ class NoduleConfig(AppConfig):
     detect: DetectConfig = Field(default_factory=DetectConfig)
     crf: CRFConfig = Field(default_factory=CRFConfig)
     series: str | None = Field(None, description="SeriesInstanceUID to read when --data holds several series.")
-    model_dir: str | None = Field(None, description="With --data: a run folder whose detector to use (default: shipped).")
+    model_dir: str | None = Field(
+        None, description="With --data: a run folder whose detector to use (default: shipped)."
+    )
     threads: int = Field(2, ge=1, le=256, description="CPU threads for torch.")
 
 
@@ -101,14 +103,23 @@ class NoduleApp(App[NoduleConfig]):
     summary: ClassVar[str] = "Lung-nodule detection in CT (DICOM): 3D attention CNN, dense CRF, LUNA16 FROC."
     Config: ClassVar[type[AppConfig]] = NoduleConfig
     tiny: ClassVar[dict[str, Any]] = {
-        "simulation": {"train_studies": 3, "val_patches": 4, "val_studies": 1, "test_studies": 2, "fov_mm": 96.0,
-                       "z_extent_mm": 24.0, "diameter_mm": (3.0, 12.0)},
+        "simulation": {
+            "train_studies": 3,
+            "val_patches": 4,
+            "val_studies": 1,
+            "test_studies": 2,
+            "fov_mm": 96.0,
+            "z_extent_mm": 24.0,
+            "diameter_mm": (3.0, 12.0),
+        },
         "model": {"width": 4, "levels": 2},
         "train": {"epochs": 2, "samples_per_epoch": 8, "batch_size": 4, "patch": 16},
         "detect": {"spacing_mm": 1.5, "window": 32},
         "crf": {"iterations": 2},
     }
-    data: ClassVar[DataSpec | None] = DataSpec(inputs=frozenset({"folder", "zip"}), builtin="simulation", reader=read_study)
+    data: ClassVar[DataSpec | None] = DataSpec(
+        inputs=frozenset({"folder", "zip"}), builtin="simulation", reader=read_study
+    )
     tune: ClassVar[TuneSpec | None] = TuneSpec(
         params={"lr": "train.lr", "weight_decay": "train.weight_decay", "batch_size": "train.batch_size"},
         metric="val_loss",
@@ -119,7 +130,11 @@ class NoduleApp(App[NoduleConfig]):
         ArtifactSpec("detector", "torch-module", "3D attention CNN: CT patch -> heat, offset, size, nodule maps"),
     )
     headline: ClassVar[tuple[str, ...]] = (
-        "froc_cpm", "sensitivity_at_0_8_fp", "sensitivity_at_1_fp", "mean_localisation_error_mm", "dice_crf",
+        "froc_cpm",
+        "sensitivity_at_0_8_fp",
+        "sensitivity_at_1_fp",
+        "mean_localisation_error_mm",
+        "dice_crf",
         "dice_no_crf",
     )
 
@@ -155,7 +170,9 @@ class NoduleApp(App[NoduleConfig]):
         root = tempfile.mkdtemp(prefix="seek-medical-examples-")
         records = []
         for index in range(n):
-            study = simulate_study(10_000 + index, fov_mm=64.0, z_extent=16.0, nodules=(1, 2), diameter_range=(4.0, 10.0))
+            study = simulate_study(
+                10_000 + index, fov_mm=64.0, z_extent=16.0, nodules=(1, 2), diameter_range=(4.0, 10.0)
+            )
             folder = os.path.join(root, f"study-{index}")
             write_study(study, folder)
             records.append({"study": folder})

@@ -33,7 +33,7 @@ class AugmentConfig(AppConfig):
 
 
 def augment_batch(hu: Any, labels: Any, boxes: Any, spacing_mm: float, config: AugmentConfig) -> tuple[Any, Any, Any]:
-    """Augment a batch: ``hu`` (B, D, H, W) in HU, ``labels`` (B, D, H, W), ``boxes`` (B, K, 5) as (k, j, i, d, valid)."""
+    """Augment a batch: ``hu`` (B, D, H, W) in HU, ``labels`` (B, D, H, W), ``boxes`` (B, K, 5) as (k, j, i, d, ok)."""
     import torch
 
     if not config.enabled:
@@ -110,7 +110,7 @@ def simulate_thickness(hu: Any, slab: float) -> Any:
         return hu
     depth = hu.shape[0]
     half = slab / 2
-    reach = int(math.ceil(half))
+    reach = math.ceil(half)
     t = torch.arange(-reach, reach + 1, dtype=torch.float32, device=hu.device)
     weights = torch.clamp(half + 0.5 - t.abs(), 0, 1)
     weights = weights / weights.sum()

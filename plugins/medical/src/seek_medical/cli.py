@@ -14,14 +14,21 @@ def medical() -> None:
 
 @medical.command("detect")
 @click.argument("study", type=click.Path(exists=True, path_type=Path))
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), help="A medical-nodule run folder "
-              "(default: the weights shipped with seek-medical).")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="A medical-nodule run folder (default: the weights shipped with seek-medical).",
+)
 @click.option("--series", help="SeriesInstanceUID to read when the study holds several series.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: STUDY-findings).")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: STUDY-findings)."
+)
 @click.option("--seg", is_flag=True, help="Also write a DICOM SEG (highdicom) referencing the source series.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
-def detect_command(study: Path, model_dir: str | None, series: str | None, out: Path | None, seg: bool,
-                   device: str) -> None:
+def detect_command(
+    study: Path, model_dir: str | None, series: str | None, out: Path | None, seg: bool, device: str
+) -> None:
     """Detect nodules in STUDY (a folder or zip of DICOM files) and write findings.json and overlays."""
     from seek.app import resolve_device
     from seek.io import atomic_write_json
@@ -36,14 +43,17 @@ def detect_command(study: Path, model_dir: str | None, series: str | None, out: 
     folder.mkdir(parents=True, exist_ok=True)
     document = findings_document(detection, source, predictor.source)
     atomic_write_json(folder / "findings.json", document)
-    panels = finding_panels(detection.iso, detection.findings, detection.masks, detection.boxes,
-                            predictor.settings.spacing_mm)
+    panels = finding_panels(
+        detection.iso, detection.findings, detection.masks, detection.boxes, predictor.settings.spacing_mm
+    )
     figure = overlay_grid(panels, f"Findings in series {source.series_uid}")
     figure.savefig(folder / "findings.png", dpi=110)
     click.echo(f"{len(detection.findings)} findings in {detection.seconds:.1f} s -> {folder / 'findings.json'}")
     for finding in detection.findings:
         centre = ", ".join(f"{v:.1f}" for v in finding.centre_mm)
-        click.echo(f"  ({centre}) mm  {finding.diameter_mm:.1f} mm  p={finding.probability:.2f}  {finding.sop_instance_uid}")
+        click.echo(
+            f"  ({centre}) mm  {finding.diameter_mm:.1f} mm  p={finding.probability:.2f}  {finding.sop_instance_uid}"
+        )
     if seg:
         from seek_medical.seg import write_seg
 

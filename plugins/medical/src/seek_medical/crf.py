@@ -34,15 +34,20 @@ class CRFConfig(AppConfig):
     bilateral_sigma_mm: float = Field(1.0, gt=0, le=30, description="Bilateral kernel spatial sigma, mm.")
     bilateral_sigma_hu: float = Field(60.0, gt=0, le=1000, description="Bilateral kernel intensity sigma, HU.")
     bilateral_weight: float = Field(4.0, ge=0, le=50, description="Weight of the bilateral (edge-following) kernel.")
+    min_probability: float = Field(
+        0.2, ge=0, le=1, description="Candidates below this detection probability keep the thresholded mask."
+    )
 
 
-def dense_crf(probability: Any, hu: Any, spacing_mm: tuple[float, float, float], config: CRFConfig,
-              device: str = "cpu") -> np.ndarray:
+def dense_crf(
+    probability: Any, hu: Any, spacing_mm: tuple[float, float, float], config: CRFConfig, device: str = "cpu"
+) -> np.ndarray:
     """Mean-field marginals of the nodule label over a (D, H, W) region; ``spacing_mm`` is (z, y, x)."""
     import torch
 
     p = torch.as_tensor(np.asarray(probability), dtype=torch.float32, device=device).clamp(1e-4, 1 - 1e-4)
-    image = torch.as_tensor(np.asarray(hu), dtype=torch.float32, device=device)
+    # outside air..bone the HU differences carry no edge the nodule needs; clipping keeps the lattice small
+    image = torch.as_tensor(np.asarray(hu), dtype=torch.float32, device=device).clamp(-1100.0, 600.0)
     unary = -torch.log(torch.stack([1 - p, p]))
     q = torch.softmax(-unary, dim=0)
     grid = BilateralGrid(image, spacing_mm, config.bilateral_sigma_mm, config.bilateral_sigma_hu)
@@ -81,7 +86,10 @@ class BilateralGrid:
         import torch
 
         d, h, w = hu.shape
-        axes = [torch.arange(n, dtype=torch.float32, device=hu.device) * s / sigma_mm for n, s in zip((d, h, w), spacing_mm)]
+        axes = [
+            torch.arange(n, dtype=torch.float32, device=hu.device) * s / sigma_mm
+            for n, s in zip((d, h, w), spacing_mm, strict=False)
+        ]
         zz, yy, xx = torch.meshgrid(*axes, indexing="ij")
         features = torch.stack([zz, yy, xx, hu / sigma_hu], dim=-1).reshape(-1, 4)
         features = features - features.min(dim=0).values + 1.0  # one empty cell of padding below
@@ -126,8 +134,15 @@ class BilateralGrid:
         return (self._apply(flat) / self.norm).reshape(q.shape)
 
 
-def refine_candidate(hu: np.ndarray, probability: np.ndarray, kji: np.ndarray, diameter_vox: float,
-                     spacing_mm: float, config: CRFConfig, device: str = "cpu") -> tuple[np.ndarray, tuple[slice, ...]]:
+def refine_candidate(
+    hu: np.ndarray,
+    probability: np.ndarray,
+    kji: np.ndarray,
+    diameter_vox: float,
+    spacing_mm: float,
+    config: CRFConfig,
+    device: str = "cpu",
+) -> tuple[np.ndarray, tuple[slice, ...]]:
     """The CRF mask of one candidate in its region box (the component nearest the centre) and that box."""
     from seek_medical.detect import candidate_map, keep_component
 

@@ -22,9 +22,16 @@ from seek_medical.simulate import training_volume
 MAX_BOXES = 6
 
 
-def training_volumes(seeds: Sequence[int], fov_mm: float | tuple[float, float], z_extent: float, spacing_mm: float,
-                     nodules: tuple[int, int], diameter_range: tuple[float, float], device: str = "cpu",
-                     progress: Any = None) -> list[TrainingVolume]:
+def training_volumes(
+    seeds: Sequence[int],
+    fov_mm: float | tuple[float, float],
+    z_extent: float,
+    spacing_mm: float,
+    nodules: tuple[int, int],
+    diameter_range: tuple[float, float],
+    device: str = "cpu",
+    progress: Any = None,
+) -> list[TrainingVolume]:
     """Phantoms rendered on the model's isotropic grid, with nodules as (k, j, i, diameter) in voxels; a
     (low, high) ``fov_mm`` draws each study's field of view from that range."""
     import torch
@@ -40,8 +47,12 @@ def training_volumes(seeds: Sequence[int], fov_mm: float | tuple[float, float], 
         x0 = -(size - 1) / 2 * spacing_mm
         z0 = thorax.z_centre - (slices - 1) / 2 * spacing_mm
         rows = [
-            [(n.centre[2] - z0) / spacing_mm, (n.centre[1] - x0) / spacing_mm, (n.centre[0] - x0) / spacing_mm,
-             n.diameter / spacing_mm]
+            [
+                (n.centre[2] - z0) / spacing_mm,
+                (n.centre[1] - x0) / spacing_mm,
+                (n.centre[0] - x0) / spacing_mm,
+                n.diameter / spacing_mm,
+            ]
             for n in thorax.nodules
         ]
         table = np.asarray(rows, dtype=np.float32).reshape(-1, 4)
@@ -58,8 +69,16 @@ class PatchDataset:
     ``__getitems__`` builds a whole batch at once on the volumes' device and hands it back on the CPU.
     """
 
-    def __init__(self, volumes: list[TrainingVolume], length: int, patch: int, spacing_mm: float,
-                 augment: AugmentConfig, nodule_share: float = 0.5, hard_share: float = 0.3) -> None:
+    def __init__(
+        self,
+        volumes: list[TrainingVolume],
+        length: int,
+        patch: int,
+        spacing_mm: float,
+        augment: AugmentConfig,
+        nodule_share: float = 0.5,
+        hard_share: float = 0.3,
+    ) -> None:
         self.volumes = volumes
         self.length = length
         self.patch = patch
@@ -84,8 +103,9 @@ class PatchDataset:
         return [{"x": x[b], "y": labels[b], "boxes": boxes[b]} for b in range(len(indices))] if torch else []
 
 
-def draw(volumes: list[TrainingVolume], count: int, patch: int, nodule_share: float,
-         hard_share: float) -> tuple[Any, Any, Any]:
+def draw(
+    volumes: list[TrainingVolume], count: int, patch: int, nodule_share: float, hard_share: float
+) -> tuple[Any, Any, Any]:
     """``count`` patches: HU (B, P, P, P) float, labels (B, P, P, P) uint8, boxes (B, 6, 5)."""
     import torch
 

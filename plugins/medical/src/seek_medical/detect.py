@@ -38,7 +38,7 @@ class Finding:
 
 @dataclass
 class Detection:
-    """Everything one study's inference produced: findings, the isotropic volume and the maps (for reports, CRF, SEG)."""
+    """What one study's inference produced: findings, the isotropic volume and the maps (for reports, CRF, SEG)."""
 
     findings: list[Finding]
     iso: Volume
@@ -49,8 +49,9 @@ class Detection:
     seconds: float = 0.0
 
 
-def sliding_window(model: Any, volume: np.ndarray, window: int, overlap: float, device: str = "cpu",
-                   batch: int = 2) -> np.ndarray:
+def sliding_window(
+    model: Any, volume: np.ndarray, window: int, overlap: float, device: str = "cpu", batch: int = 2
+) -> np.ndarray:
     """Run ``model`` over a normalised (D, H, W) volume in windows of ``window`` voxels overlapping by
     ``overlap``; outputs are blended with Gaussian weights. Returns (6, D/2, H/2, W/2) float32 maps."""
     import torch
@@ -121,9 +122,18 @@ def candidates(maps: np.ndarray, threshold: float, limit: int, min_separation: f
     return found
 
 
-def detect(model: Any, source: Volume, spacing_mm: float, window: int = 64, overlap: float = 0.25,
-           threshold: float = 0.05, limit: int = 30, device: str = "cpu", crf: Any = None,
-           lung_filter: bool = True) -> Detection:
+def detect(
+    model: Any,
+    source: Volume,
+    spacing_mm: float,
+    window: int = 64,
+    overlap: float = 0.25,
+    threshold: float = 0.05,
+    limit: int = 30,
+    device: str = "cpu",
+    crf: Any = None,
+    lung_filter: bool = True,
+) -> Detection:
     """Resample ``source`` to ``spacing_mm``, slide the detector over it, decode findings (with CRF masks)."""
     import time
 
@@ -141,7 +151,7 @@ def detect(model: Any, source: Volume, spacing_mm: float, window: int = 64, over
         if lungs is not None and not _near_lung(lungs, kji, 3.0 / spacing_mm):
             continue  # false-positive reduction: nodules sit in (or on the wall of) the lungs
         diameter_vox = cand["d"]
-        if crf is not None:
+        if crf is not None and cand["p"] >= crf.min_probability:
             mask, box = refine_candidate(hu, probability, kji, diameter_vox, spacing_mm, crf)
         else:
             mask, box = threshold_candidate(probability, kji, diameter_vox)
@@ -151,8 +161,9 @@ def detect(model: Any, source: Volume, spacing_mm: float, window: int = 64, over
     return Detection(findings, iso, _sigmoid(maps[HEAT]), probability, masks, boxes, time.perf_counter() - started)
 
 
-def _finding(source: Volume, iso: Volume, kji: np.ndarray, cand: dict[str, float], mask: np.ndarray,
-             spacing_mm: float) -> Finding:
+def _finding(
+    source: Volume, iso: Volume, kji: np.ndarray, cand: dict[str, float], mask: np.ndarray, spacing_mm: float
+) -> Finding:
     world = iso.index_to_world(kji[::-1])
     measured, volume = measure(mask, spacing_mm)
     predicted = cand["d"] * spacing_mm
@@ -168,26 +179,31 @@ def _finding(source: Volume, iso: Volume, kji: np.ndarray, cand: dict[str, float
     )
 
 
-def region(shape: tuple[int, ...], kji: np.ndarray, diameter_vox: float, margin: float = 4.0) -> tuple[slice, slice, slice]:
+def region(
+    shape: tuple[int, ...], kji: np.ndarray, diameter_vox: float, margin: float = 4.0
+) -> tuple[slice, slice, slice]:
     """The box around a candidate the CRF and the masks work in: 1.5 diameters plus a margin."""
-    half = int(math.ceil(0.75 * max(diameter_vox, 2.0) + margin))
+    half = math.ceil(0.75 * max(diameter_vox, 2.0) + margin)
     centre = np.round(kji).astype(int)
-    return tuple(slice(max(0, c - half), min(n, c + half + 1)) for c, n in zip(centre, shape))  # type: ignore[return-value]
+    return tuple(slice(max(0, c - half), min(n, c + half + 1)) for c, n in zip(centre, shape, strict=False))  # type: ignore[return-value]
 
 
-def candidate_map(probability: np.ndarray, kji: np.ndarray, diameter_vox: float) -> tuple[np.ndarray, tuple[slice, ...]]:
+def candidate_map(
+    probability: np.ndarray, kji: np.ndarray, diameter_vox: float
+) -> tuple[np.ndarray, tuple[slice, ...]]:
     """A candidate's nodule-probability map in its box: the network's voxel map, or where that is less sure,
     a soft sphere of the predicted diameter around the predicted centre (the size and offset heads' view)."""
     box = region(probability.shape, kji, diameter_vox)
-    axes = [np.arange(s.start, s.stop, dtype=np.float32) - c for s, c in zip(box, kji)]
+    axes = [np.arange(s.start, s.stop, dtype=np.float32) - c for s, c in zip(box, kji, strict=False)]
     distance = np.sqrt(axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2)
     radius = max(diameter_vox / 2, 0.75)
     prior = 1 / (1 + np.exp(-(radius - distance) / max(0.5, 0.15 * radius)))
     return np.maximum(probability[box], prior.astype(np.float32)), box
 
 
-def threshold_candidate(probability: np.ndarray, kji: np.ndarray, diameter_vox: float,
-                        level: float = 0.5) -> tuple[np.ndarray, tuple[slice, slice, slice]]:
+def threshold_candidate(
+    probability: np.ndarray, kji: np.ndarray, diameter_vox: float, level: float = 0.5
+) -> tuple[np.ndarray, tuple[slice, slice, slice]]:
     """The no-CRF mask: the candidate's probability map thresholded at ``level``, the part connected to the centre."""
     local, box = candidate_map(probability, kji, diameter_vox)
     mask = local >= level
@@ -242,6 +258,6 @@ def _upsample(cells: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     tensor = torch.from_numpy(cells)[None, None]
     up = F.interpolate(tensor, scale_factor=STRIDE, mode="trilinear", align_corners=False)[0, 0]
     full = np.zeros(shape, dtype=np.float32)
-    k, j, i = (min(a, b) for a, b in zip(shape, up.shape))
+    k, j, i = (min(a, b) for a, b in zip(shape, up.shape, strict=False))
     full[:k, :j, :i] = up[:k, :j, :i].numpy()
     return full

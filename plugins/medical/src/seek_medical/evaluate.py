@@ -75,11 +75,17 @@ def froc(studies: Sequence[StudyResult]) -> FrocResult:
         best, false_positives = match(study)
         fp_scores += false_positives
         for n_index, (nodule, hit) in enumerate(zip(study.nodules, best, strict=True)):
-            per_nodule.append({
-                "study": study.name or str(s_index), "index": n_index, "diameter": float(nodule["diameter"]),
-                "kind": nodule.get("kind", ""), "attachment": nodule.get("attachment", ""),
-                "centre": nodule["centre"], **{k: v for k, v in hit.items() if k != "detection"},
-            })
+            per_nodule.append(
+                {
+                    "study": study.name or str(s_index),
+                    "index": n_index,
+                    "diameter": float(nodule["diameter"]),
+                    "kind": nodule.get("kind", ""),
+                    "attachment": nodule.get("attachment", ""),
+                    "centre": nodule["centre"],
+                    **{k: v for k, v in hit.items() if k != "detection"},
+                }
+            )
             if nodule["diameter"] >= MIN_DIAMETER:
                 counted.append(hit["probability"])
     total = max(1, len(counted))
@@ -147,10 +153,14 @@ def table_by_size(result: FrocResult) -> str:
         (label, [n for n in result.nodules if low <= n["diameter"] < high])
         for label, low, high in (("< 3 mm", 0, 3), ("3-5 mm", 3, 5), ("5-10 mm", 5, 10), ("> 10 mm", 10, 1e9))
     ]
-    groups += [(kind, [n for n in result.nodules if n["kind"] == kind and n["diameter"] >= 3])
-               for kind in ("solid", "part-solid", "ground-glass")]
-    groups += [(f"{a} (>= 3 mm)", [n for n in result.nodules if n["attachment"] == a and n["diameter"] >= 3])
-               for a in ("isolated", "juxta-pleural", "juxta-vascular")]
+    groups += [
+        (kind, [n for n in result.nodules if n["kind"] == kind and n["diameter"] >= 3])
+        for kind in ("solid", "part-solid", "ground-glass")
+    ]
+    groups += [
+        (f"{a} (>= 3 mm)", [n for n in result.nodules if n["attachment"] == a and n["diameter"] >= 3])
+        for a in ("isolated", "juxta-pleural", "juxta-vascular")
+    ]
     for label, group in groups:
         found = sum(1 for n in group if n["probability"] >= op and n["probability"] > 0)
         share = f"{found / len(group):.3f}" if group else "-"

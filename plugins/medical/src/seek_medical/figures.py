@@ -26,7 +26,7 @@ def overlay_grid(panels: list[dict[str, Any]], title: str, columns: int = 4) -> 
         ax.axis("off")
     for ax, panel in zip(axes.flat, panels, strict=False):
         volume: Volume = panel["volume"]
-        k, j, i = (int(round(v)) for v in panel["centre"])
+        k, j, i = (round(v) for v in panel["centre"])
         k = min(max(k, 0), volume.shape[0] - 1)
         half = int(panel.get("half", 24))
         image = volume.hu[k, max(0, j - half) : j + half, max(0, i - half) : i + half]
@@ -37,7 +37,9 @@ def overlay_grid(panels: list[dict[str, Any]], title: str, columns: int = 4) -> 
             if box is None:
                 continue
             cj, ci, size = box
-            ax.add_patch(Rectangle((ci - size / 2 - ox, cj - size / 2 - oy), size, size, fill=False, color=colour, lw=1.2))
+            ax.add_patch(
+                Rectangle((ci - size / 2 - ox, cj - size / 2 - oy), size, size, fill=False, color=colour, lw=1.2)
+            )
         mask = panel.get("mask")
         if mask is not None and mask[k].any():
             ax.contour(mask[k, oy : j + half, ox : i + half], levels=[0.5], colors="cyan", linewidths=0.8)
@@ -47,8 +49,9 @@ def overlay_grid(panels: list[dict[str, Any]], title: str, columns: int = 4) -> 
     return fig
 
 
-def nodule_panels(iso: Volume, nodules: list[dict[str, Any]], spacing_mm: float, found: bool,
-                  limit: int = 12) -> list[dict[str, Any]]:
+def nodule_panels(
+    iso: Volume, nodules: list[dict[str, Any]], spacing_mm: float, found: bool, limit: int = 12
+) -> list[dict[str, Any]]:
     """Panels for reference nodules (found ones with their best detection's box), smallest first."""
     panels = []
     for nodule in sorted(nodules, key=lambda n: n["diameter"])[:limit]:
@@ -70,8 +73,9 @@ def nodule_panels(iso: Volume, nodules: list[dict[str, Any]], spacing_mm: float,
     return panels
 
 
-def finding_panels(iso: Volume, findings: list[Any], masks: list[np.ndarray], boxes: list[Any],
-                   spacing_mm: float, limit: int = 12) -> list[dict[str, Any]]:
+def finding_panels(
+    iso: Volume, findings: list[Any], masks: list[np.ndarray], boxes: list[Any], spacing_mm: float, limit: int = 12
+) -> list[dict[str, Any]]:
     """Panels for findings of ``seek medical detect``: the slice through each centre with its CRF mask."""
     panels = []
     for finding, mask, box in list(zip(findings, masks, boxes, strict=True))[:limit]:
@@ -79,11 +83,13 @@ def finding_panels(iso: Volume, findings: list[Any], masks: list[np.ndarray], bo
         full = np.zeros(iso.shape, dtype=bool)
         full[box] = mask
         size = max(finding.diameter_mm / spacing_mm, 3.0) + 2
-        panels.append({
-            "volume": iso,
-            "centre": (ijk[2], ijk[1], ijk[0]),
-            "detection": (ijk[1], ijk[0], size),
-            "mask": full,
-            "caption": f"{finding.diameter_mm:.1f} mm p={finding.probability:.2f}",
-        })
+        panels.append(
+            {
+                "volume": iso,
+                "centre": (ijk[2], ijk[1], ijk[0]),
+                "detection": (ijk[1], ijk[0], size),
+                "mask": full,
+                "caption": f"{finding.diameter_mm:.1f} mm p={finding.probability:.2f}",
+            }
+        )
     return panels

@@ -34,8 +34,16 @@ class DetectorSettings:
         """Detect nodules in a source Volume with these settings."""
         crf = CRFConfig(**self.crf)
         return detect(
-            model, volume, self.spacing_mm, self.window, self.overlap, self.threshold, self.max_candidates,
-            device, crf if use_crf and crf.enabled else None, self.lung_filter,
+            model,
+            volume,
+            self.spacing_mm,
+            self.window,
+            self.overlap,
+            self.threshold,
+            self.max_candidates,
+            device,
+            crf if use_crf and crf.enabled else None,
+            self.lung_filter,
         )
 
 
@@ -60,13 +68,14 @@ class Evaluation:
             dice_no_crf=_mean(self.dice_no_crf),
             diameter_error_crf_mm=_mean(self.diameter_error_crf),
             diameter_error_no_crf_mm=_mean(self.diameter_error_no_crf),
-            seconds_per_study=_mean(self.seconds_per_study),
+            time_per_study_s=_mean(self.seconds_per_study),
         )
         return out
 
 
-def evaluate_held_out(model: Any, settings: DetectorSettings, seeds: list[int], simulation: Any, device: str,
-                      progress: Any = None) -> Evaluation:
+def evaluate_held_out(
+    model: Any, settings: DetectorSettings, seeds: list[int], simulation: Any, device: str, progress: Any = None
+) -> Evaluation:
     """Simulate each held-out study, write and read it back as DICOM, detect and score it."""
     from seek_medical.figures import nodule_panels
 
@@ -76,8 +85,12 @@ def evaluate_held_out(model: Any, settings: DetectorSettings, seeds: list[int], 
     with tempfile.TemporaryDirectory(prefix="seek-medical-eval-") as tmp:
         for seed in iterator:
             study = simulate_study(
-                int(seed), simulation.fov_mm, simulation.z_extent_mm, tuple(simulation.nodules_per_study),
-                tuple(simulation.diameter_mm), thickness=tuple(simulation.thickness_mm),
+                int(seed),
+                simulation.fov_mm,
+                simulation.z_extent_mm,
+                tuple(simulation.nodules_per_study),
+                tuple(simulation.diameter_mm),
+                thickness=tuple(simulation.thickness_mm),
             )
             folder = Path(tmp) / f"study-{seed}"
             write_study(study, folder)
@@ -105,15 +118,26 @@ def _found_and_missed(result: StudyResult, detection: Detection) -> tuple[list[d
     found, missed = [], []
     for nodule, hit in zip(result.nodules, best, strict=True):
         if hit["detection"] is not None and hit["probability"] > 0:
-            found.append({**nodule, "probability": hit["probability"], "detection_centre": hit["detection"]["centre_mm"],
-                          "detection_diameter": hit["detection"]["diameter_mm"]})
+            found.append(
+                {
+                    **nodule,
+                    "probability": hit["probability"],
+                    "detection_centre": hit["detection"]["centre_mm"],
+                    "detection_diameter": hit["detection"]["diameter_mm"],
+                }
+            )
         else:
             missed.append(nodule)
     return found, missed
 
 
-def _segmentation_scores(evaluation: Evaluation, detection: Detection, truth: list[dict[str, Any]],
-                         labels_iso: np.ndarray, settings: DetectorSettings) -> None:
+def _segmentation_scores(
+    evaluation: Evaluation,
+    detection: Detection,
+    truth: list[dict[str, Any]],
+    labels_iso: np.ndarray,
+    settings: DetectorSettings,
+) -> None:
     """Dice and diameter error of each hit nodule's mask, CRF against thresholded probability."""
     from seek_medical.detect import measure, threshold_candidate
 
@@ -124,7 +148,9 @@ def _segmentation_scores(evaluation: Evaluation, detection: Detection, truth: li
             if np.linalg.norm(np.asarray(nodule["centre"]) - np.asarray(finding.centre_mm)) > nodule["diameter"] / 2:
                 continue
             reference = labels_iso == nodule["label"]
-            plain, plain_box = threshold_candidate(detection.probability, kji, finding.predicted_diameter_mm / settings.spacing_mm)
+            plain, plain_box = threshold_candidate(
+                detection.probability, kji, finding.predicted_diameter_mm / settings.spacing_mm
+            )
             evaluation.dice_no_crf.append(dice(_full(plain, plain_box, iso.shape), reference))
             evaluation.dice_crf.append(dice(_full(mask, box, iso.shape), reference))
             evaluation.diameter_error_no_crf.append(abs(measure(plain, settings.spacing_mm)[0] - nodule["diameter"]))

@@ -19,7 +19,10 @@ def resample_isotropic(volume: Volume, spacing_mm: float, labels: np.ndarray | N
     import SimpleITK as sitk
 
     image = volume.to_sitk()
-    size = [max(1, int(math.floor((n - 1) * s / spacing_mm)) + 1) for n, s in zip(image.GetSize(), image.GetSpacing())]
+    size = [
+        max(1, math.floor((n - 1) * s / spacing_mm) + 1)
+        for n, s in zip(image.GetSize(), image.GetSpacing(), strict=False)
+    ]
     resampler = sitk.ResampleImageFilter()
     resampler.SetOutputSpacing((spacing_mm,) * 3)
     resampler.SetSize(size)
@@ -49,7 +52,12 @@ def lung_mask(hu: np.ndarray, spacing_mm: float, close_mm: float = 8.0) -> np.nd
     components = sitk.GetArrayFromImage(sitk.ConnectedComponent(air, True))
     border = np.unique(
         np.concatenate(
-            [components[:, 0].ravel(), components[:, -1].ravel(), components[:, :, 0].ravel(), components[:, :, -1].ravel()]
+            [
+                components[:, 0].ravel(),
+                components[:, -1].ravel(),
+                components[:, :, 0].ravel(),
+                components[:, :, -1].ravel(),
+            ]
         )
     )
     components[np.isin(components, border)] = 0
@@ -61,7 +69,7 @@ def lung_mask(hu: np.ndarray, spacing_mm: float, close_mm: float = 8.0) -> np.nd
     if not keep:
         return mask.astype(bool)
     image = sitk.GetImageFromArray(mask)
-    radius = max(1, int(round(close_mm / spacing_mm)))
+    radius = max(1, round(close_mm / spacing_mm))
     image = sitk.BinaryMorphologicalClosing(image, [radius] * 3, sitk.sitkBall)
     image = sitk.BinaryFillhole(image)
     return sitk.GetArrayFromImage(image).astype(bool)
@@ -90,7 +98,7 @@ def hard_negative_points(hu: Any, spacing_mm: float, limit: int = 4000) -> Any:
     import torch
     import torch.nn.functional as F
 
-    size = max(3, int(round(9.0 / spacing_mm)) | 1)
+    size = max(3, round(9.0 / spacing_mm) | 1)
     local = F.avg_pool3d(hu[None, None].float(), size, stride=1, padding=size // 2)[0, 0]
     points = torch.nonzero((hu > -300) & (local < -500))
     if len(points) > limit:

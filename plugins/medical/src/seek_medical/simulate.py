@@ -112,7 +112,7 @@ def random_scan(
 ) -> ScanParams:
     """Scan parameters drawn over the ranges clinical chest CT uses."""
     pixel_spacing = float(rng.uniform(0.6, 0.9))
-    size = int(round(fov_mm / pixel_spacing))
+    size = round(fov_mm / pixel_spacing)
     choices = [t for t in THICKNESSES if thickness[0] <= t <= thickness[1]] or [thickness[0]]
     slab = float(rng.choice(choices))
     kernel: Kernel = "sharp" if rng.uniform() < 0.4 else "smooth"
@@ -318,8 +318,8 @@ def _template(study: SimulatedStudy) -> Any:
 def training_volume(thorax: Thorax, fov_mm: float, spacing: float, device: str = "cpu") -> tuple[Any, Any]:
     """The phantom rendered straight onto the model's isotropic grid (HU float, labels uint8); scan
     effects are added on the fly by :mod:`seek_medical.augment`."""
-    size = int(round(fov_mm / spacing))
-    slices = int(round(2 * thorax.z_half / spacing)) + 1
+    size = round(fov_mm / spacing)
+    slices = round(2 * thorax.z_half / spacing) + 1
     xs = (np.arange(size) - (size - 1) / 2) * spacing
     zs = thorax.z_centre + (np.arange(slices) - (slices - 1) / 2) * spacing
     return render(thorax, xs, xs, zs, device), render_labels(thorax, xs, xs, zs, device)

@@ -36,12 +36,16 @@ def detect_user_study(config: Any, ctx: RunContext) -> Report:
     settings = predictor.settings
     panels = finding_panels(detection.iso, detection.findings, detection.masks, detection.boxes, settings.spacing_mm)
     ctx.run.save_figure(overlay_grid(panels, f"Findings in series {source.series_uid}"), "findings.png")
-    ctx.artifacts.save_module("detector", predictor.model, "seek_medical.model:build", config=predictor.model.config,
-                              meta={"settings": asdict(settings), "source": predictor.source})
+    ctx.artifacts.save_module(
+        "detector",
+        predictor.model,
+        "seek_medical.model:build",
+        config=predictor.model.config,
+        meta={"settings": asdict(settings), "source": predictor.source},
+    )
     metrics: dict[str, float] = {
         "findings": float(len(detection.findings)),
         "slices": float(source.shape[0]),
-        "detect_seconds": detection.seconds,
     }
     truth_file = ctx.data.path / "ground_truth.json" if ctx.data.kind == "folder" else None
     if truth_file is not None and truth_file.is_file():
@@ -57,7 +61,7 @@ def detect_user_study(config: Any, ctx: RunContext) -> Report:
     notes = "\n".join(f"- {note}" for note in source.notes)
     return Report(
         metrics=metrics,
-        summary=f"{len(detection.findings)} findings in series {source.series_uid} with the {predictor.source} detector.",
+        summary=f"{len(detection.findings)} findings in series {source.series_uid} ({predictor.source} detector).",
         sections=[("Findings", table), ("Reading the series", notes)],
         figures=[Figure("Findings", "findings.png")],
     )

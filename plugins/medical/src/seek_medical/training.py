@@ -22,8 +22,9 @@ def seeds(base: int, count: int, offset: int) -> list[int]:
 def settings_of(config: Any) -> DetectorSettings:
     """How the trained detector is applied (stored with its weights)."""
     d = config.detect
-    return DetectorSettings(d.spacing_mm, d.window, d.overlap, d.threshold, d.max_candidates, d.lung_filter,
-                            config.crf.model_dump())
+    return DetectorSettings(
+        d.spacing_mm, d.window, d.overlap, d.threshold, d.max_candidates, d.lung_filter, config.crf.model_dump()
+    )
 
 
 def train_and_evaluate(config: Any, ctx: RunContext) -> Report:
@@ -40,8 +41,15 @@ def train_and_evaluate(config: Any, ctx: RunContext) -> Report:
         val_volumes = training_volumes(seeds(ctx.seed, sim.val_studies, 100_000), *volume_args, ctx.device)
         val = fixed_patches(val_volumes, sim.val_patches, train.patch, ctx.seed + 1)
         del val_volumes
-    dataset = PatchDataset(train_volumes, train.samples_per_epoch, train.patch, spacing, config.augment,
-                           train.nodule_share, train.hard_share)
+    dataset = PatchDataset(
+        train_volumes,
+        train.samples_per_epoch,
+        train.patch,
+        spacing,
+        config.augment,
+        train.nodule_share,
+        train.hard_share,
+    )
     model = build(**config.model.model_dump())
     trainer_config = ctx.trainer_config(
         epochs=train.epochs,
@@ -60,19 +68,24 @@ def train_and_evaluate(config: Any, ctx: RunContext) -> Report:
         fit = trainer.fit(dataset, val, resume=ctx.resume)
     del train_volumes, dataset
     settings = settings_of(config)
-    ctx.artifacts.save_module("detector", model, "seek_medical.model:build", config=model.config,
-                              meta={"settings": asdict(settings)})
+    ctx.artifacts.save_module(
+        "detector", model, "seek_medical.model:build", config=model.config, meta={"settings": asdict(settings)}
+    )
     fit_metrics = {
         "val_loss": float(fit.best_metric) if fit.best_metric is not None else float("nan"),
         "epochs_trained": len(fit.history),
         "parameters": model.num_parameters(),
     }
     if sim.test_studies == 0:
-        return Report(metrics=fit_metrics, summary="Trained only (simulation.test_studies=0): evaluate the "
-                      "detector with `seek run medical-nodule --data` or benchmarks/bench_medical_eval.py.")
+        return Report(
+            metrics=fit_metrics,
+            summary="Trained only (simulation.test_studies=0): evaluate the "
+            "detector with `seek run medical-nodule --data` or benchmarks/bench_medical_eval.py.",
+        )
     with ctx.stage("evaluate"):
-        evaluation = evaluate_held_out(model, settings, seeds(ctx.seed, sim.test_studies, 200_000), sim, ctx.device,
-                                       progress)
+        evaluation = evaluate_held_out(
+            model, settings, seeds(ctx.seed, sim.test_studies, 200_000), sim, ctx.device, progress
+        )
     metrics = evaluation.metrics()
     metrics.update(fit_metrics)
     return _report(ctx, evaluation, metrics, config, model.num_parameters())
@@ -83,8 +96,9 @@ def _report(ctx: RunContext, evaluation: Any, metrics: dict[str, float], config:
     from seek_medical.figures import overlay_grid
 
     ctx.run.save_figure(froc_figure(evaluation.froc), "froc.png")
-    ctx.run.save_figure(overlay_grid(evaluation.found_panels[:16], "Found nodules (green: reference, yellow: detection)"),
-                        "found.png")
+    ctx.run.save_figure(
+        overlay_grid(evaluation.found_panels[:16], "Found nodules (green: reference, yellow: detection)"), "found.png"
+    )
     ctx.run.save_figure(overlay_grid(evaluation.missed_panels[:16], "Missed nodules (red: reference)"), "missed.png")
     segmentation = (
         "| mask | Dice | diameter error (mm) |\n|---|---|---|\n"

@@ -59,6 +59,22 @@ class Volume:
         nearest = int(np.argmin(np.abs(np.asarray(self.slice_positions) - along)))
         return self.sop_uids[nearest]
 
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """What ``seek data check`` prints about the series it read."""
+        low, high = (float(self.hu.min()), float(self.hu.max())) if self.hu.size else (0.0, 0.0)
+        rows = [
+            ("series", self.series_uid),
+            ("study", self.study_uid),
+            ("voxels (slices x rows x columns)", " x ".join(str(n) for n in self.shape)),
+            ("spacing x, y, z (mm)", ", ".join(f"{v:.4g}" for v in self.spacing)),
+            ("origin (LPS mm)", ", ".join(f"{v:.2f}" for v in self.origin)),
+            ("direction", " ".join(f"{v:g}" for v in np.asarray(self.direction).flatten())),
+            ("HU range", f"{low:.0f} .. {high:.0f}"),
+        ]
+        rows += [(key, str(value)) for key, value in self.header.items()]
+        rows += [("note", note) for note in self.notes]
+        return rows
+
     def to_sitk(self) -> Any:
         """The volume as a SimpleITK image (same voxels and geometry)."""
         import SimpleITK as sitk
