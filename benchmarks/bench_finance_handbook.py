@@ -52,18 +52,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--set", dest="extra", action="append", default=[], help="override for every run")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finance_handbook.json"))
     args = parser.parse_args()
     results: dict = {"seeds": {}, "ablation": {}}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for seed in args.seeds:
-            results["seeds"][seed] = run([*HANDBOOK, f"simulator.seed={seed}"], root, f"seed-{seed}")
+            results["seeds"][seed] = run([*HANDBOOK, f"simulator.seed={seed}", *args.extra], root, f"seed-{seed}")
             args.out.write_text(json.dumps(results, indent=1))
         if not args.no_ablation:
             for label, extra in ABLATION.items():
                 name = f"ablation-{len(results['ablation'])}"
-                overrides = [*HANDBOOK, f"simulator.seed={args.seeds[0]}", *extra]
+                overrides = [*HANDBOOK, f"simulator.seed={args.seeds[0]}", *args.extra, *extra]
                 results["ablation"][label] = run(overrides, root, name)
                 args.out.write_text(json.dumps(results, indent=1))
     per_key = {k: [r[k] for r in results["seeds"].values()] for k in KEYS}
