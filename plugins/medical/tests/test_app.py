@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import small_study
+from medical_study import small_study
 
 from seek.runner import execute
 from seek.runs import load_run

@@ -6,7 +6,7 @@ import json
 
 import pydicom
 import pytest
-from conftest import by_z, small_study
+from medical_study import by_z, small_study
 
 from seek_medical import plugin
 from seek_medical.simulate import write_study

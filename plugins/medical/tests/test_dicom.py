@@ -9,7 +9,7 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
-from conftest import by_z, rewrite, small_study
+from medical_study import by_z, rewrite, small_study
 
 from seek.errors import DataError
 from seek_medical.dicom import list_series, read_series

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import small_study
+from medical_study import small_study
 
 from seek.errors import DataError
 from seek_medical.serve import NodulePredictor
