@@ -59,10 +59,11 @@ def _import_seek() -> None:
 
 _import_seek()
 
-import torch
+# After _import_seek: the device machine may lack the core's light dependencies, see its docstring.
+import torch  # noqa: E402
 
-from seek.models import PRESETS, SeekConfig, SeekTransformer, estimate_flops
-from seek.training import Callback, Trainer, TrainerConfig, gradient_bytes_per_step
+from seek.models import PRESETS, SeekConfig, SeekTransformer, estimate_flops  # noqa: E402
+from seek.training import Callback, Trainer, TrainerConfig, gradient_bytes_per_step  # noqa: E402
 
 VOCAB = 32_000
 # NVLink multicast stays off on shared GPU hosts (it can take the host's GPUs down); kept for every launch.

@@ -55,8 +55,7 @@ def test_wrong_type_names_key_value_and_expectation():
     with pytest.raises(ConfigError) as info:
         resolve_config(Sample, None, ["model.depth=deep"])
     assert (
-        str(info.value)
-        == "config key 'model.depth': got 'deep'; expected input should be a valid integer, "
+        str(info.value) == "config key 'model.depth': got 'deep'; expected input should be a valid integer, "
         "unable to parse string as an integer"
     )
     assert info.value.exit_code == 2

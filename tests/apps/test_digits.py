@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sklearn.datasets import load_digits
 
 from seek import DataError
 from seek.apps.digits import DigitsApp, load_splits

@@ -85,7 +85,7 @@ def load_tokenizer(path: str | os.PathLike[str]) -> Tokenizer:
         raise DataError(f"{path}: tokenizer file not found")
     try:
         return Tokenizer.from_file(str(path))
-    except Exception as exc:  # tokenizers raises its own Exception type for bad JSON
+    except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception for bad JSON
         raise DataError(
             f"{path}: not a tokenizer JSON file ({str(exc).splitlines()[0] if str(exc) else exc})"
         ) from None
