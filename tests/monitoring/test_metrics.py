@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,11 @@ def root(tmp_path, digits_run):  # noqa: F811 - the imported fixture
     root = tmp_path / "runs"
     Registry(root).promote(shutil.copytree(digits_run, root / APP / "v1"))
     return root
+
+
+def _predict(url: str) -> int:
+    with httpx.Client(base_url=url, timeout=10, headers={"Connection": "close"}) as http:
+        return http.post(f"/v1/apps/{APP}/predict", json={"records": digits_records(1)}).status_code
 
 
 def _families(text: str) -> dict:
@@ -105,13 +111,15 @@ def test_metrics_are_merged_over_several_gunicorn_workers(root, tmp_path):
             server.url, server.proc, server.log = f"http://127.0.0.1:{port}", proc, log
             server.wait_ready()
             sent = 0
-            with httpx.Client(base_url=server.url, timeout=10) as http:
-                deadline = time.monotonic() + 20
+            close = {"Connection": "close"}  # a new connection each time, so both workers get some
+            with httpx.Client(base_url=server.url, timeout=10, headers=close) as http:
+                deadline = time.monotonic() + 30
                 while sent < 60 or len(list(metrics_dir.glob("counter_*.db"))) < 2:
                     assert time.monotonic() < deadline, "both workers never answered"
-                    answer = http.post(f"/v1/apps/{APP}/predict", json={"records": digits_records(1)})
-                    assert answer.status_code == 200
-                    sent += 1
+                    with ThreadPoolExecutor(4) as pool:
+                        codes = list(pool.map(lambda _: _predict(server.url), range(8)))
+                    assert codes == [200] * 8
+                    sent += 8
                 totals = []
                 for _ in range(6):  # each scrape may land on either worker; each must see both
                     fam = _families(http.get("/metrics").text)
@@ -128,3 +136,17 @@ def test_metrics_are_merged_over_several_gunicorn_workers(root, tmp_path):
             proc.wait(timeout=30)
     assert len(pids) >= 2
     assert totals == [sent] * 6  # without multiprocess mode a scrape would count one worker's share
+
+
+def test_in_process_jobs_observe_their_duration(root):
+    with TestClient(create_app(ServeSettings(root=str(root), apps=[APP], auth=False))) as client:
+        job = client.post("/v1/jobs", json={"app": APP, "records": digits_records(3)}).json()
+        deadline = time.monotonic() + 20
+        while client.get(f"/v1/jobs/{job['id']}").json()["state"] != "succeeded":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        fam = _families(client.get("/metrics").text)
+    counts = {
+        s.labels["outcome"]: s.value for s in fam["seek_job_duration_seconds"].samples if s.name.endswith("_count")
+    }
+    assert counts == {"succeeded": 1.0}

@@ -17,8 +17,9 @@ import logging
 import os
 import shutil
 import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,8 @@ class JobSettings:
     lease_s: float = 30.0
     max_attempts: int = 3
     chunk: int = CHUNK
+    #: Called with (app, outcome, seconds) after each run (the server's job-duration histogram).
+    on_done: Callable[[str, str, float], None] | None = None
 
     @property
     def uploads(self) -> Path:
@@ -91,6 +94,22 @@ def execute_job(job_id: str, store: JobStore, manager: PluginManager, settings: 
     if attempt > settings.max_attempts:
         store.dead(job_id, f"gave up after {settings.max_attempts} attempts (worker lost or failing)")
         return "dead"
+    started = time.perf_counter()
+    outcome = _execute(job_id, job, token, attempt, store, manager, settings)
+    if settings.on_done is not None and outcome in ("succeeded", "dead", "retry"):
+        settings.on_done(str(job["app"]), outcome, time.perf_counter() - started)
+    return outcome
+
+
+def _execute(
+    job_id: str,
+    job: Mapping[str, Any],
+    token: str,
+    attempt: int,
+    store: JobStore,
+    manager: PluginManager,
+    settings: JobSettings,
+) -> str:
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(store, job_id, token, settings.lease_s, stop), daemon=True)
     beat.start()

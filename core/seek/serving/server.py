@@ -40,6 +40,9 @@ def create_app(settings: ServeSettings, manager: PluginManager | None = None) ->
         from seek.monitoring.metrics import Metrics
 
         state.metrics = Metrics(state)
+        if state.job_settings is not None:
+            histogram = state.metrics.job_duration
+            state.job_settings.on_done = lambda app, outcome, s: histogram.labels(app, outcome).observe(s)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
