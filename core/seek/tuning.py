@@ -199,7 +199,7 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
         done = [t for t in first.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not done:
             raise ConfigError("seek tune: no phase-1 trial completed (all pruned); give more --trials")
-        done.sort(key=lambda t: t.value, reverse=direction == "maximize")
+        done.sort(key=lambda t: float(t.value or 0.0), reverse=direction == "maximize")
         keep = done[: max(1, math.ceil(len(done) * settings.top_fraction))]
         fixed = [{p: t.params[p] for p in PHASE1} for t in keep]
         second = study("-phase2")

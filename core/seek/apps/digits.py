@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from seek.app import App, AppConfig, Figure, Report, RunContext, TuneSpec
+from seek.app import App, AppConfig, Figure, Report, TuneSpec
 from seek.artifacts import ArtifactSpec
+from seek.context import RunContext
 
 if TYPE_CHECKING:
     from seek.compression import CompressionData

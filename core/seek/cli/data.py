@@ -82,7 +82,7 @@ def command() -> None:
 
 
 @command.command("check")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--schema", "app_name", metavar="APP", help="Validate against the schema and rules APP declares.")
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN", help="Column holding a schema field.")
 @click.option("--label", help="Label column: estimates label noise (accuracy).")
@@ -115,6 +115,11 @@ def check(
 
     display = _display(no_progress)
     spec = app_data_spec(app_name)
+    if spec.reader is not None:  # not a table (a DICOM study folder, a zip): the app's reader checks it
+        _check_with_reader(file, spec, spec.reader, app_name or "app", display)
+        return
+    if Path(file).is_dir():
+        raise click.BadParameter(f"{file} is a folder; only an app with a reader (--schema APP) reads folders")
     from seek.data.steps import Pipeline
 
     with display.stage("load"):
@@ -138,6 +143,21 @@ def check(
     _print_report(report)
     if not report.passed:
         raise click.exceptions.Exit(1)
+
+
+def _check_with_reader(file: str, spec: DataSpec, reader: Any, app_name: str, display: Any) -> None:
+    """Open FILE as the app's input kind and read it with the app's reader; print what it found.
+
+    The reader raises a one-line DataError (exit 1) for anything wrong; what it returns is shown through
+    its ``summary_rows()`` (pairs of name and value) when it has one.
+    """
+    from seek.cli.output import console, table
+
+    with display.stage("load"):
+        data = spec.open(file, app=app_name)
+        result = reader(data)
+    rows = result.summary_rows() if hasattr(result, "summary_rows") else [("read", repr(result))]
+    console().print(table(f"{app_name}: {file}", ["field", "value"], [(str(k), str(v)) for k, v in rows]))
 
 
 @command.command("clean")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -66,9 +67,9 @@ def suggest(
         columns = parse_mapping(mapping)
         frame = apply_mapping(frame, app.data.resolve_mapping(columns, app.name) if app.data else columns, data_file)
     records = frame.to_dicts()
-    predictions: list[dict] = []
+    predictions: list[dict[str, Any]] = []
     for start in range(0, len(records), batch_size):
-        predictions.extend(predictor.predict(records[start : start + batch_size]))
+        predictions.extend(predictor.predict(records[start : start + batch_size]))  # type: ignore[arg-type]
     probs, labels = probabilities_from_predictions(predictions)
     features = None
     if diversity:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from seek.data.terms import Term, TermDictionary
 from seek.errors import ConfigError, DataError
@@ -37,7 +37,8 @@ def assign_splits(
         raise ConfigError(f"split fractions must be non-negative and sum to 1, got {fractions}")
     key = pl.col(group) if group else pl.int_range(pl.len(), dtype=pl.UInt64)
     u = key.hash(seed=seed) % 1_000_000 / 1_000_000
-    expr, edge = None, 0.0
+    expr: Any = None
+    edge = 0.0
     names = list(fractions)
     for name in names[:-1]:
         edge += fractions[name]

@@ -345,19 +345,19 @@ def _currentness(
     if values.dtype.time_zone is not None:
         values = values.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     ages = ((pl.lit(now) - values.drop_nulls()).dt.total_seconds() / 86400.0).alias("age")
-    age = pl.select(ages).to_series()
+    age = pl.select(ages).to_series().cast(pl.Float64)
     if age.len() == 0:
         return Dimension("currentness", None, t.currentness, {"note": f"{column} has no parseable values"})
-    current = float((age <= t.max_age_days).mean())
+    current = float((age <= t.max_age_days).mean() or 0.0)  # type: ignore[arg-type]
     return Dimension(
         "currentness",
         current,
         t.currentness,
         {
             "column": column,
-            "median_age_days": round(float(age.median()), 2),
-            "oldest_days": round(float(age.max()), 2),
-            "newest_days": round(float(age.min()), 2),
+            "median_age_days": round(float(age.median() or 0.0), 2),  # type: ignore[arg-type]
+            "oldest_days": round(float(age.max() or 0.0), 2),  # type: ignore[arg-type]
+            "newest_days": round(float(age.min() or 0.0), 2),  # type: ignore[arg-type]
             "max_age_days": t.max_age_days,
         },
     )

@@ -102,7 +102,7 @@ class NormaliseText:
 
         text = pl.col(self.column)
         if self.form:
-            text = text.str.normalize(self.form)
+            text = text.str.normalize(self.form)  # type: ignore[arg-type]  # checked against the four forms
         text = text.str.replace_all(_CONTROL, "").str.replace_all(r"\s+", " ").str.strip_chars()
         return frame.with_columns(
             text.alias(self.column),

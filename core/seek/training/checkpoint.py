@@ -136,10 +136,10 @@ def capture_rng(device: torch.device | None = None) -> dict[str, torch.Tensor]:
     try:
         import numpy as np
     except ImportError:  # numpy is optional at run time (a bare GPU box may only have torch)
-        np = None
+        np = None  # type: ignore[assignment]
     if np is not None:
-        _, keys, pos, has_gauss, cached = np.random.get_state()
-        states["numpy"] = torch.tensor([*keys.tolist(), pos, has_gauss], dtype=torch.int64)
+        _, keys, pos, has_gauss, cached = np.random.get_state()  # type: ignore[misc]
+        states["numpy"] = torch.tensor([*keys.tolist(), pos, has_gauss], dtype=torch.int64)  # type: ignore[attr-defined]
         states["numpy_gauss"] = torch.tensor([cached], dtype=torch.float64)
     if device is not None and device.type == "cuda":
         # only this rank's GPU: reading every device's state would open a context on each of them

@@ -33,7 +33,7 @@ class TensorDictDataset:
         return {key: value[index] for key, value in self.tensors.items()}
 
 
-def as_dataset(data: Any, what: str) -> Dataset:
+def as_dataset(data: Any, what: str) -> Any:
     """Accept a map-style dataset (``len`` + ``[i]`` -> dict sample) or a dict of tensors."""
     if isinstance(data, Mapping):
         return TensorDictDataset(data)

@@ -10,12 +10,11 @@ from seek.training.data import loader, sequential_batches, to_device
 
 if TYPE_CHECKING:
     import torch
-    from torch.utils.data import Dataset
 
 
 def forward_all(
     model: torch.nn.Module,
-    dataset: Dataset,
+    dataset: Any,
     loss_fn: Callable[[Any, dict[str, Any]], Any] | None,
     autocast: Callable[[], contextlib.AbstractContextManager[Any]],
     device: torch.device,

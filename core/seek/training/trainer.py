@@ -169,10 +169,10 @@ class Trainer:
     def _grad_sync(self, sync: bool) -> Iterator[None]:
         """Skip the gradient all-reduce on all but the last micro-batch of an accumulation window."""
         if self._fsdp:
-            self.wrapped.set_requires_gradient_sync(sync)
+            self.wrapped.set_requires_gradient_sync(sync)  # type: ignore[operator]
             yield
         elif self.dist.enabled and not sync:
-            with self.wrapped.no_sync():
+            with self.wrapped.no_sync():  # type: ignore[operator]
                 yield
         else:
             yield
@@ -354,7 +354,7 @@ class Trainer:
             return False
         state.bad_epochs += 1
         patience = cfg.early_stopping_patience
-        state.stopped_early = bool(patience) and state.bad_epochs >= patience
+        state.stopped_early = patience is not None and patience > 0 and state.bad_epochs >= patience
         return state.stopped_early
 
     # ---- evaluate / predict --------------------------------------------------------------------------
