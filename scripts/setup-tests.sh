@@ -8,7 +8,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
 # Debian packages, by the command each provides: a real redis-server for the Redis/Celery tests,
 # promtool (package prometheus) for the alert-rule tests.
-declare -A APT=([redis-server]=redis-server [promtool]=prometheus)
+# redis-server for the Redis/Celery tests, promtool for the alert-rule tests, chromium + chromedriver for /ui.
+declare -A APT=([redis-server]=redis-server [promtool]=prometheus [chromium]=chromium [chromedriver]=chromium-driver)
 missing=()
 for cmd in "${!APT[@]}"; do command -v "$cmd" >/dev/null || missing+=("${APT[$cmd]}"); done
 if [ ${#missing[@]} -gt 0 ]; then
