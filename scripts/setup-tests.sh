@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
 # Debian packages, by the command each provides: a real redis-server for the Redis/Celery tests,
-# promtool (package prometheus) for the alert-rule tests.
-# redis-server for the Redis/Celery tests, promtool for the alert-rule tests, chromium + chromedriver for /ui.
+# promtool (package prometheus) for the alert-rule tests, chromium + chromedriver for the /ui browser test.
 declare -A APT=([redis-server]=redis-server [promtool]=prometheus [chromium]=chromium [chromedriver]=chromium-driver)
 missing=()
 for cmd in "${!APT[@]}"; do command -v "$cmd" >/dev/null || missing+=("${APT[$cmd]}"); done
