@@ -58,18 +58,39 @@ def full_config(studies: int, tiny: bool) -> dict:
     """The full-size configuration (``--tiny``: the same code path in seconds on a CPU)."""
     if tiny:
         return {
-            "simulation": {"train_studies": 3, "val_studies": 1, "val_patches": 4, "test_studies": 0,
-                           "fov_mm": 96.0, "train_fov_mm": (96.0, 112.0), "z_extent_mm": 24.0},
+            "simulation": {
+                "train_studies": 3,
+                "val_studies": 1,
+                "val_patches": 4,
+                "test_studies": 0,
+                "fov_mm": 96.0,
+                "train_fov_mm": (96.0, 112.0),
+                "z_extent_mm": 24.0,
+            },
             "model": {"width": 4, "levels": 2},
             "train": {"epochs": 2, "samples_per_epoch": 8, "batch_size": 4, "patch": 16},
             "detect": {"spacing_mm": 1.5, "window": 32},
         }
     return {
-        "simulation": {"train_studies": studies, "val_studies": 8, "val_patches": 512, "test_studies": 0,
-                       "fov_mm": 200.0, "train_fov_mm": (160.0, 340.0), "z_extent_mm": 96.0},
+        "simulation": {
+            "train_studies": studies,
+            "val_studies": 8,
+            "val_patches": 512,
+            "test_studies": 0,
+            "fov_mm": 200.0,
+            "train_fov_mm": (160.0, 340.0),
+            "z_extent_mm": 96.0,
+        },
         "model": {"width": 16, "levels": 3},
-        "train": {"epochs": 400, "samples_per_epoch": 2048, "batch_size": 32, "patch": 64, "lr": 2e-3,
-                  "precision": "bf16", "patience": 400},
+        "train": {
+            "epochs": 400,
+            "samples_per_epoch": 2048,
+            "batch_size": 32,
+            "patch": 64,
+            "lr": 2e-3,
+            "precision": "bf16",
+            "patience": 400,
+        },
         "detect": {"spacing_mm": 1.0, "window": 96, "overlap": 0.25},
         "threads": 8,
     }
@@ -110,8 +131,10 @@ def main() -> None:
     out = Path(args.out)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.inference_only:
-        record = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
-                  "inference": time_inference(Path(args.inference_only), device, args.tiny)}
+        record = {
+            "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+            "inference": time_inference(Path(args.inference_only), device, args.tiny),
+        }
         out.mkdir(parents=True, exist_ok=True)
         (out / "gpu_inference.json").write_text(json.dumps(record, indent=1))
         print(json.dumps(record, indent=1), flush=True)
@@ -126,8 +149,15 @@ def main() -> None:
     app = NoduleApp()
     config = resolve_config(app.Config, base=full_config(args.studies, args.tiny))
     started = time.perf_counter()
-    result = execute(app, config, out=out / "run", device=device, seed=0, show_progress=False,
-                     callbacks=[TimeBudget(args.train_seconds)])
+    result = execute(
+        app,
+        config,
+        out=out / "run",
+        device=device,
+        seed=0,
+        show_progress=False,
+        callbacks=[TimeBudget(args.train_seconds)],
+    )
     total = time.perf_counter() - started
     shutil.rmtree(out / "run" / "checkpoints", ignore_errors=True)  # unsealed; not needed to ship the weights
     record = {"env": env, "run_seconds": round(total, 1), "timings": result.timings, "metrics": result.report.metrics}

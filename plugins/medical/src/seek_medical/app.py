@@ -104,10 +104,10 @@ class NoduleApp(App[NoduleConfig]):
     Config: ClassVar[type[AppConfig]] = NoduleConfig
     tiny: ClassVar[dict[str, Any]] = {
         "simulation": {
-            "train_studies": 3,
+            "train_studies": 2,
             "val_patches": 4,
             "val_studies": 1,
-            "test_studies": 2,
+            "test_studies": 1,
             "fov_mm": 96.0,
             "z_extent_mm": 24.0,
             "diameter_mm": (3.0, 12.0),
