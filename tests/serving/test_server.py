@@ -291,3 +291,25 @@ def test_openapi_document_has_every_route_with_its_schemas(open_client):
     assert {"401", "403", "413", "422", "429", "504"} <= set(infer["responses"])
     assert set(paths["/v1/jobs"]["post"]["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
+
+
+def test_a_datetime_field_takes_an_iso_string_as_json_must_send_it():
+    import seek
+    from seek.data.schema import Field as SchemaField
+    from seek.data.schema import Schema
+    from seek.data.spec import DataSpec
+    from seek.serving.schemas import record_model
+
+    class TimedApp(seek.App):
+        name = "timed-test"
+        summary = "a datetime field"
+        Config = seek.AppConfig
+        data = DataSpec(schema=Schema([SchemaField("at", "datetime", required=True), SchemaField("n", "int")]))
+
+        def run(self, config, ctx):  # pragma: no cover - never run here
+            raise NotImplementedError
+
+    model = record_model(TimedApp())
+    assert model.model_validate({"at": "2026-01-01T08:03:19+02:00", "n": 3}).at.hour == 8
+    with pytest.raises(ValueError):
+        model.model_validate({"at": "2026-01-01T08:03:19", "n": "3"})  # numbers stay strict: "3" is not an int

@@ -52,6 +52,8 @@ def _build_record_model(app: App[Any]) -> type[BaseModel]:
                 bounds["le"] = f.max
             if f.dtype == "float" and not f.allow_nan:
                 bounds["allow_inf_nan"] = False
+        if f.dtype in ("datetime", "date"):
+            bounds["strict"] = False  # JSON has no time type: an ISO 8601 string is the only way to send one
         if f.dtype == "str":
             if f.min is not None:
                 bounds["min_length"] = int(f.min)  # type: ignore[arg-type]
