@@ -24,10 +24,10 @@ from seek_medical.crf import CRFConfig
 class SimulationConfig(AppConfig):
     """The built-in synthetic studies (ignored with --data)."""
 
-    train_studies: int = Field(24, ge=1, le=5000, description="Phantom studies rendered for training.")
+    train_studies: int = Field(48, ge=1, le=5000, description="Phantom studies rendered for training.")
     val_patches: int = Field(48, ge=2, le=20000, description="Fixed validation patches (from their own studies).")
     val_studies: int = Field(4, ge=1, le=1000, description="Studies the validation patches come from.")
-    test_studies: int = Field(8, ge=0, le=1000, description="Held-out studies evaluated through DICOM (0: none).")
+    test_studies: int = Field(16, ge=0, le=1000, description="Held-out studies evaluated through DICOM (0: none).")
     fov_mm: float = Field(160.0, ge=48, le=500, description="Field of view (torso scaled to fit; nodules real size).")
     train_fov_mm: tuple[float, float] | None = Field(
         None, description="Draw each training study's field of view from this range (default: fov_mm)."
@@ -49,8 +49,8 @@ class ModelConfig(AppConfig):
 class TrainConfig(AppConfig):
     """Patch training with the core Trainer."""
 
-    epochs: int = Field(12, ge=1, le=1000, description="Epochs (samples_per_epoch fresh patches each).")
-    samples_per_epoch: int = Field(128, ge=2, le=10_000_000, description="Patches drawn per epoch.")
+    epochs: int = Field(30, ge=1, le=1000, description="Epochs (samples_per_epoch fresh patches each).")
+    samples_per_epoch: int = Field(512, ge=2, le=10_000_000, description="Patches drawn per epoch.")
     batch_size: int = Field(8, ge=1, le=1024, description="Patches per micro-batch.")
     patch: int = Field(32, ge=16, le=256, description="Patch side in voxels (multiple of 16).")
     lr: float = Field(3e-3, gt=0, le=1.0, description="Peak learning rate (AdamW, warmup + cosine).")
