@@ -244,10 +244,10 @@ class RunContext:
 
     def write_rejected(self) -> int:
         """Write every rejected row to rejected.parquet (atomically); returns the count. Called by the runner."""
-        import polars as pl
-
         if not self._rejected:
             return 0
+        import polars as pl
+
         frame = pl.concat(self._rejected, how="diagonal_relaxed")
         with self.run.writing(REJECTED) as tmp:
             frame.write_parquet(tmp)
