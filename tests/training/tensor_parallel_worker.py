@@ -67,6 +67,9 @@ def main(out: Path, distributed: str, tp_size: int, crash_at: int, resume: bool,
     if detect().is_main:
         (out / "losses.json").write_text(json.dumps(losses.values))
         save_file({k: v.contiguous() for k, v in weights.items()}, str(out / "weights.safetensors"))
+    if torch.distributed.is_initialized():
+        # Leave together: a rank tearing gloo down while another still gathers aborts ("terminate called ...").
+        torch.distributed.barrier()
 
 
 if __name__ == "__main__":
