@@ -155,7 +155,7 @@ def test_resume_needs_a_run_folder() -> None:
 
 
 def worker(out: Path, *flags: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "core"), str(WORKER.parent)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "core"), str(WORKER.parent)])}
     return subprocess.Popen(
         [sys.executable, str(WORKER), "resume", str(out), *flags],
         env=env,

@@ -84,7 +84,7 @@ def test_the_bf16_hook_is_refused_on_cpu() -> None:
 def two_process_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Train every variant once under torchrun with 2 gloo processes (one launch for all tests)."""
     out = tmp_path_factory.mktemp("gloo")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "core"), str(WORKER.parent)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "core"), str(WORKER.parent)])}
     command = [
         sys.executable,
         "-m",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from seek.errors import ConfigError
+
+log = logging.getLogger("seek.training")
 
 if TYPE_CHECKING:
     import torch
@@ -63,9 +66,20 @@ def setup(info: DistInfo, device: torch.device) -> None:
 
 
 def _teardown() -> None:
+    import datetime
+
     import torch.distributed as dist
 
     if dist.is_initialized():
+        # Leave together: a rank destroying a gloo group while a peer is still in a collective aborts the
+        # peer ("terminate called without an active exception"). Bounded, so a crashed peer cannot hang us.
+        try:
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=datetime.timedelta(seconds=30))
+            else:
+                dist.barrier()
+        except (RuntimeError, ValueError) as exc:  # a peer is gone: nothing left to wait for
+            log.debug("exit barrier skipped: %s", exc)
         dist.destroy_process_group()
 
 
