@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -296,3 +296,54 @@ def _numeric_field(config_cls: Any) -> str | None:
         if info.annotation in (int, float):
             return str(name)
     return None
+
+
+# ---- services ------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def seek_redis_url() -> Iterator[str]:
+    """A throw-away redis-server on a free loopback port (no persistence), stopped after the session.
+
+    Tests of anything that talks to Redis (online state, Celery jobs) use a real server, never a mock;
+    ``scripts/setup-tests.sh`` installs redis-server, and its absence fails the test rather than skipping it.
+    """
+    import shutil
+    import subprocess
+    import time
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not on PATH: install it (apt-get install redis-server), as .ci/run does")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        for _ in range(100):
+            try:
+                if client.ping():
+                    break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"redis-server on port {port} did not answer PING within 5 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

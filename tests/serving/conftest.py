@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,45 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from seek.testing import free_port
+
 HERE = Path(__file__).parent
 
 
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A throw-away redis-server on a free loopback port (no persistence), stopped after the session."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server is not on PATH: install it (apt-get install redis-server), as .ci/run does")
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        import redis
-
-        client = redis.Redis.from_url(url)
-        for _ in range(100):
-            try:
-                if client.ping():
-                    break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail(f"redis-server on port {port} did not answer PING within 5 s")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def redis_url(seek_redis_url: str) -> str:
+    """The session's throw-away redis-server (seek.testing's ``seek_redis_url``)."""
+    return seek_redis_url
 
 
 @pytest.fixture(scope="session")

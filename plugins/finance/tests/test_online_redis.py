@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import math
-import shutil
-import socket
-import subprocess
 import threading
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
 
 from seek.errors import ConfigError
+from seek.testing import free_port
 from seek_finance.features import FeatureConfig, compute_features, feature_names
 from seek_finance.online import OnlineState, to_micros
 from seek_finance.redis_store import RedisStore
@@ -25,41 +21,10 @@ CFG = FeatureConfig()
 BASIC = ["transaction_id", "timestamp", "customer_id", "terminal_id", "amount", "is_fraud"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A throw-away redis-server on a free loopback port (no persistence), stopped after the module."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server is not on PATH: install it (apt-get install redis-server), as .ci/run does")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        import redis
-
-        client = redis.Redis.from_url(url)
-        for _ in range(100):
-            try:
-                if client.ping():
-                    break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        else:
-            pytest.fail(f"redis-server on port {port} did not answer PING within 5 s")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+@pytest.fixture
+def redis_url(seek_redis_url: str) -> str:
+    """The session's throw-away redis-server (seek.testing's ``seek_redis_url``)."""
+    return seek_redis_url
 
 
 def _store(url: str, namespace: str) -> RedisStore:
@@ -153,7 +118,7 @@ def test_replicas_writing_one_card_at_once_lose_no_payment(redis_url: str) -> No
 
 
 def test_an_unreachable_redis_is_one_config_error_line() -> None:
-    url = f"redis://127.0.0.1:{_free_port()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"
     with pytest.raises(ConfigError, match="unreachable") as err:
         RedisStore.from_url(url, timeout_s=0.5)
     assert url in str(err.value)
