@@ -140,3 +140,25 @@ def test_data_and_map_flags_need_an_app_that_reads_data(cli, tmp_path):
     assert result.output == "error: --data: app 'hello-stats' does not read user data (it declares no DataSpec)\n"
     result = cli.invoke("run", "hello-stats", "--map", "timestamp=TX")
     assert result.exit_code == 2 and "--map applies to --data" in result.output
+
+
+def test_help_lines_of_the_lazy_core_commands_are_their_docstrings():
+    # `seek --help` shows these lines without importing the command modules; they must not drift.
+    import importlib
+
+    from seek.cli import CORE_COMMANDS
+
+    for name, line in CORE_COMMANDS.items():
+        command = importlib.import_module(f"seek.cli.{name}").command
+        assert (command.help or "").strip().split("\n\n")[0].replace("\n", " ") == line, name
+
+
+def test_core_commands_load_only_when_run(seek_plugins):
+    import sys
+
+    for name in [m for m in sys.modules if m.startswith("seek.cli.serve")]:
+        del sys.modules[name]
+    assert seek_plugins.invoke("--help").exit_code == 0
+    assert "seek.cli.serve" not in sys.modules
+    assert seek_plugins.invoke("serve", "--help").exit_code == 0
+    assert "seek.cli.serve" in sys.modules

@@ -15,25 +15,26 @@ from seek import __version__
 from seek.errors import SeekError
 from seek.plugins import PluginManager, get_manager
 
-# Core command modules, each exporting ``command``; listed so start-up imports nothing else.
-# A name whose module is not in this checkout yet is skipped (see _core_command).
-CORE_COMMANDS = (
-    "plugins",
-    "apps",
-    "run",
-    "runs",
-    "tune",
-    "update",
-    "compress",
-    "data",
-    "label",
-    "models",
-    "serve",
-    "worker",
-    "keys",
-    "monitor",
-    "new",
-)
+#: Core command modules (each exports ``command``) and the line ``seek --help`` shows for each. The modules
+#: are imported only when their command runs, so ``--help`` never pays for them; a test checks each line
+#: is the first paragraph of its command's docstring. A module not in this checkout is left out.
+CORE_COMMANDS: dict[str, str] = {
+    "plugins": "Inspect installed plugins.",
+    "apps": "List apps and show their configuration.",
+    "run": "Run APP: train, evaluate, write the run folder and print a summary (headline metrics, rejects, times).",
+    "runs": "List, inspect, compare and prune past runs (sealed run folders only; no model is loaded).",
+    "tune": "Search APP's hyper-parameters (TPE sampler, Hyperband pruner) and write best.toml.",
+    "update": "Update APP's model from --from RUN_DIR on --data NEW; writes a new model version with lineage.",
+    "compress": "Compress the model of RUN_DIR into a new sealed run folder with a before/after comparison.",
+    "data": "Check and clean raw data files (CSV, parquet, JSON lines).",
+    "label": "Semi-automatic labelling with Label Studio or Prodigy.",
+    "models": "The model registry: which run each app serves.",
+    "serve": "Serve every installed app's promoted model over HTTP (OIP v2 + JSON routes + async jobs).",
+    "worker": "Run jobs submitted to `seek serve --broker URL` (late ack: a killed worker's job is redelivered).",
+    "keys": "Create, list and revoke API keys.",
+    "monitor": "Watch served models: the three-axis evaluation matrix and drift.",
+    "new": "Create a new domain plugin from Seek's template.",
+}
 
 
 class SeekGroup(click.Group):
@@ -47,6 +48,39 @@ class SeekGroup(click.Group):
                 raise
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+
+
+class RootGroup(SeekGroup):
+    """The ``seek`` group: core commands are loaded on first use; plugin commands are added eagerly."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | {name for name in CORE_COMMANDS if _core_module_exists(name)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in CORE_COMMANDS:
+            command = _core_command(cmd_name)
+            if command is not None:
+                self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [n for n in self.list_commands(ctx) if not (n in self.commands and self.commands[n].hidden)]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            # An unloaded core command is shortened exactly as click shortens a loaded one.
+            command = self.commands.get(name) or click.Command(name, help=CORE_COMMANDS[name])
+            rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _core_module_exists(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"seek.cli.{name}") is not None
 
 
 def _core_command(name: str) -> click.Command | None:
@@ -63,7 +97,7 @@ def _core_command(name: str) -> click.Command | None:
 def build_cli(manager: PluginManager | None = None) -> click.Group:
     """Build the root command for ``manager`` (the installed plugins by default)."""
 
-    @click.group(cls=SeekGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="seek")
     @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
     @click.option("-v", "--verbose", count=True, help="More log lines (-v: stages, resume, fallbacks; -vv: debug).")
@@ -74,10 +108,6 @@ def build_cli(manager: PluginManager | None = None) -> click.Group:
         ctx.obj = ctx.obj or manager or get_manager()
         ctx.call_on_close(configure_logging(verbose - quiet))
 
-    for name in CORE_COMMANDS:
-        command = _core_command(name)
-        if command is not None:
-            cli.add_command(command)
     (manager or get_manager()).add_commands(cli)
     return cli
 
