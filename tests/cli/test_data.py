@@ -197,3 +197,32 @@ def test_app_thresholds_apply_and_command_line_overrides_win(tmp_path: Path, see
     assert seek_plugins.invoke("data", "check", path, "--schema", "ship-lenient").exit_code == 0
     strict = seek_plugins.invoke("data", "check", path, "--schema", "ship-lenient", "--threshold", "validity=0.9")
     assert strict.exit_code == 1 and "threshold failed: validity 0.5000 < 0.9" in strict.output
+
+
+class KeyedShipApp(ShipApp):
+    name = "ship-keyed"
+    data = dataclasses.replace(ShipApp.data, key=("id",))
+
+
+class KeyedPlugin:
+    @seek.hookimpl
+    def seek_apps(self):
+        return [KeyedShipApp()]
+
+
+def test_check_names_each_bad_value_and_repeated_id_with_its_line_and_field(tmp_path: Path, seek_plugins) -> None:
+    seek_plugins.register(KeyedPlugin(), name="keyed")
+    path = write(
+        tmp_path,
+        "s.csv",
+        "id,WEIGHT_KG,pickup,delivery\n1,2.5,2024-01-01 00:00:00,2024-01-02 00:00:00\n"
+        "2,-1,2024-01-01 00:00:00,2024-01-02 00:00:00\n3,1,soon,2024-01-02 00:00:00\n"
+        "1,4,2024-01-01 00:00:00,2024-01-02 00:00:00\n",
+    )
+    result = seek_plugins.invoke("data", "check", path, "--schema", "ship-keyed", "--out", str(tmp_path / "q"))
+    assert result.exit_code == 1
+    assert "validity: line 3: weight: -1 below the minimum 0" in result.output
+    assert "validity: line 4: pickup: soon is not a timestamp" in result.output
+    assert "uniqueness: line 5: id: repeats id='1'" in result.output
+    report = json.loads((tmp_path / "q" / "quality.json").read_text())
+    assert [r["row"] for r in report["dimensions"]["validity"]["details"]["rows"]] == [3, 4]

@@ -67,6 +67,20 @@ def _print_report(report: Any) -> None:
     )
     for line in report.failures():
         out.print(f"threshold failed: {line}")
+    # Each offending row with its field and reason (line numbers for CSV, record numbers otherwise).
+    unit = "line" if str(report.source).lower().endswith((".csv", ".tsv", ".txt")) else "record"
+    for d in report.dimensions:
+        found = d.details.get("rows") or []
+        for entry in found[:_SHOWN]:
+            reason = str(entry["reason"])
+            what = reason if reason.startswith(f"{entry['field']}:") else f"{entry['field']}: {reason}"
+            out.print(f"{d.name}: {unit} {entry['row']}: {what}", markup=False)
+        more = int(d.details.get("invalid_rows", d.details.get("duplicates", 0)) or 0) - min(len(found), _SHOWN)
+        if found and more > 0:
+            out.print(f"{d.name}: ... and {more:,} more (quality.json with --out lists the first 20)", markup=False)
+
+
+_SHOWN = 10
 
 
 def _display(no_progress: bool) -> Any:
@@ -130,6 +144,7 @@ def check(
         report = quality_report(
             table.frame,
             pipeline=read,
+            lines=table.rows,
             schema=spec.schema,
             rules=list(spec.rules),
             key=list(key) or list(spec.key) or None,

@@ -203,6 +203,7 @@ def quality_report(
     pipeline: PipelineResult | None = None,
     source: str = "data",
     max_label_rows: int = 20_000,
+    lines: pl.Series | None = None,
 ) -> QualityReport:
     """Measure each dimension the data allows; schema rules are added to ``rules``."""
     thresholds = thresholds or Thresholds()
@@ -213,8 +214,8 @@ def quality_report(
         timestamp = schema.timestamp_fields[0]
     dims = [
         _completeness(frame, missing, schema, thresholds),
-        _uniqueness(frame, key, thresholds),
-        _validity(frame, schema, now, source, thresholds, _unreadable(pipeline)),
+        _uniqueness(frame, key, thresholds, lines),
+        _validity(frame, schema, now, source, thresholds, _unreadable(pipeline), lines),
         _consistency(frame, rules, thresholds),
         _accuracy(frame, label, thresholds, max_label_rows),
         _currentness(frame, timestamp, schema, now, thresholds),
@@ -255,17 +256,40 @@ def _completeness(frame: pl.DataFrame, missing: dict[str, float], schema: Schema
     return Dimension("completeness", score, t.completeness, details)
 
 
-def _uniqueness(frame: pl.DataFrame, key: Sequence[str] | None, t: Thresholds) -> Dimension:
+def _uniqueness(
+    frame: pl.DataFrame, key: Sequence[str] | None, t: Thresholds, lines: pl.Series | None = None
+) -> Dimension:
+    import polars as pl
+
     if frame.height == 0:
         return Dimension("uniqueness", None, t.uniqueness)
     subset = list(key) if key else frame.columns
     distinct = frame.select(subset).n_unique()
-    return Dimension(
-        "uniqueness",
-        distinct / frame.height,
-        t.uniqueness,
-        {"duplicates": frame.height - distinct, "on": "rows" if not key else ",".join(subset)},
-    )
+    details: dict[str, Any] = {"duplicates": frame.height - distinct, "on": "rows" if not key else ",".join(subset)}
+    if distinct < frame.height:
+        numbered = frame.select(subset).with_columns(_row_numbers(frame.height, lines).alias("__line"))
+        repeats = numbered.filter(pl.struct(subset).is_duplicated() & ~pl.struct(subset).is_first_distinct())
+        details["rows"] = [
+            {"row": int(r["__line"]), "field": ",".join(subset), "reason": f"repeats {_values(r, subset)}"}
+            for r in repeats.head(_EXAMPLES).iter_rows(named=True)
+        ]
+    return Dimension("uniqueness", distinct / frame.height, t.uniqueness, details)
+
+
+_EXAMPLES = 20
+
+
+def _row_numbers(height: int, lines: pl.Series | None) -> pl.Series:
+    """The file's line number of each frame row when known, else the 1-based row number."""
+    import polars as pl
+
+    if lines is not None and lines.len() == height:
+        return lines.cast(pl.Int64)
+    return pl.Series(range(1, height + 1), dtype=pl.Int64)
+
+
+def _values(row: dict[str, Any], columns: Sequence[str]) -> str:
+    return ", ".join(f"{c}={row[c]!r}" for c in columns) if len(columns) <= 3 else "an earlier row"
 
 
 def _unreadable(pipeline: PipelineResult | None) -> int:
@@ -276,7 +300,13 @@ def _unreadable(pipeline: PipelineResult | None) -> int:
 
 
 def _validity(
-    frame: pl.DataFrame, schema: Schema | None, now: dt.datetime, source: str, t: Thresholds, unreadable: int = 0
+    frame: pl.DataFrame,
+    schema: Schema | None,
+    now: dt.datetime,
+    source: str,
+    t: Thresholds,
+    unreadable: int = 0,
+    lines: pl.Series | None = None,
 ) -> Dimension:
     if schema is None and unreadable == 0:
         return Dimension("validity", None, t.validity, {"note": "no schema given"})
@@ -288,6 +318,12 @@ def _validity(
     step = result.steps[0]
     total = step.rows_in + unreadable
     details = {"invalid_rows": step.rejected, "unreadable_records": unreadable, "reasons": step.reasons}
+    if result.rejected.height:
+        numbers = _row_numbers(frame.height, lines)
+        details["rows"] = [
+            {"row": int(numbers[int(r["row"]) - 1]), "field": str(r["reason"]).split(":", 1)[0], "reason": r["reason"]}
+            for r in result.rejected.head(_EXAMPLES).iter_rows(named=True)
+        ]
     return Dimension("validity", step.kept / total, t.validity, details)
 
 
