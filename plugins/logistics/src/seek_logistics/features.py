@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from seek.errors import DataError
-from seek_logistics.data import CATEGORICAL, NUMERIC
+from seek_logistics.data import CATEGORICAL, FIELDS, NUMERIC
 
 if TYPE_CHECKING:
     import numpy as np
@@ -128,19 +128,8 @@ class FeatureSpace:
         )
 
 
-RECORD_FIELDS: Sequence[str] = (
-    "created_at",
-    "origin_region",
-    "destination_region",
-    "distance_km",
-    "weight_kg",
-    "volume_m3",
-    "service_level",
-    "carrier",
-    "hub",
-    "weather",
-    "promised_at",
-)
+#: What a request carries: every schema field but the shipment id and the label (delivered_at).
+RECORD_FIELDS: Sequence[str] = tuple(name for name in FIELDS if name not in ("shipment_id", "delivered_at"))
 
 
 def records_frame(batch: Sequence[Mapping[str, Any]]) -> pl.DataFrame:

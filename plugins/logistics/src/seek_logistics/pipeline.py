@@ -151,7 +151,9 @@ def load_quarters(config: LogisticsConfig, ctx: RunContext) -> list[tuple[str, p
     if len(found) < 2:
         raise DataError(f"the shipments cover {len(found)} calendar quarter(s); a continual run needs at least 2")
     # Drift is judged against the quarter the served model learnt last, as a request carries it (no label).
-    ctx.reference(found[-1][1].drop("delivered_at", "shipment_id"))
+    from seek_logistics.features import RECORD_FIELDS
+
+    ctx.reference(found[-1][1].select(RECORD_FIELDS))
     return found
 
 
