@@ -148,14 +148,6 @@ class ArtifactWriter:
         self.run.write_bytes(path, model_bytes)
         return self.record(role, "onnx", path, None, meta)
 
-    def save_torchscript(self, role: str, module: Any, path: str, meta: Mapping[str, Any] | None = None) -> Artifact:
-        """Save a TorchScript module (``torch.jit.save``)."""
-        import torch
-
-        with self.run.writing(path) as tmp:
-            torch.jit.save(module, str(tmp))
-        return self.record(role, "torchscript", path, None, meta)
-
 
 def artifacts(run: VerifiedRun) -> dict[str, Artifact]:
     """Role -> artifact of a verified run (from the sealed manifest; empty for a run without models)."""
