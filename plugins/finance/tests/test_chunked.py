@@ -1,8 +1,9 @@
-"""Features computed chunk by chunk of time equal the in-memory features."""
+"""Features computed chunk by chunk of time, or part by part of entity, equal the in-memory features."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from seek_finance.app import FeatureConfig
 from seek_finance.chunked import compute_features_chunked, feature_span
 from seek_finance.features import compute_features, feature_names
+from seek_finance.partitioned import compute_features_partitioned
+from seek_finance.simulate import SimulatorConfig, simulate
 
 
 @pytest.mark.parametrize("days", [3, 11])
@@ -39,3 +42,44 @@ def test_chunked_features_equal_the_in_memory_path(small_frame: pl.DataFrame, da
             assert (a.is_null() == b.is_null()).all(), name
         else:
             assert a.equals(b), name
+
+
+def _assert_same(whole: pl.DataFrame, got: pl.DataFrame) -> None:
+    assert got.columns == whole.columns
+    assert got.height == whole.height
+    for name in whole.columns:
+        assert whole.get_column(name).equals(got.get_column(name)), name
+
+
+@pytest.mark.parametrize(("rows_per_part", "chunk_rows"), [(1500, 2500), (10**9, 10**9)])
+def test_partitioned_features_equal_the_in_memory_path_with_every_modality(
+    small_frame: pl.DataFrame, tmp_path: Path, rows_per_part: int, chunk_rows: int
+) -> None:
+    # Rows shuffled and sliced unevenly: positions, not the input order, decide where a row lands.
+    frame = small_frame.drop("label_available_at", "fraud_scenario").sample(fraction=1.0, shuffle=True, seed=3)
+    cfg = FeatureConfig()
+    whole = compute_features(frame, cfg)
+    chunks = list(
+        compute_features_partitioned(
+            frame.lazy(), tmp_path / "work", cfg, rows_per_part=rows_per_part, slice_rows=3001, chunk_rows=chunk_rows
+        )
+    )
+    assert len(chunks) == -(-frame.height // min(chunk_rows, frame.height))
+    _assert_same(whole, pl.concat(chunks))
+    assert not (tmp_path / "work").exists()
+
+
+def test_partitioned_features_equal_the_in_memory_path_on_transactions_only(tmp_path: Path) -> None:
+    frame = simulate(SimulatorConfig(n_customers=80, n_terminals=300, n_days=30, seed=3, devices=False, sessions=False))
+    frame = frame.drop("fraud_scenario")
+    whole = compute_features(frame, FeatureConfig())
+    path = tmp_path / "tx.parquet"
+    frame.write_parquet(path)
+    chunks = compute_features_partitioned(pl.scan_parquet(path), tmp_path / "work", rows_per_part=700, chunk_rows=999)
+    _assert_same(whole, pl.concat(list(chunks)))
+
+
+def test_partitioned_features_name_a_missing_column(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"transaction_id": [1], "timestamp": [datetime(2018, 4, 1)], "customer_id": [1]})
+    with pytest.raises(ValueError, match="amount"):
+        list(compute_features_partitioned(frame.lazy(), tmp_path / "work"))
