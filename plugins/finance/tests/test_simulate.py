@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 
-from seek_finance.simulate import EVENTS, SimulatorConfig, simulate
+from seek_finance.simulate import EVENTS, SimulatorConfig, simulate, simulate_blocks, write_simulation
 
 
 def test_same_seed_gives_the_same_frame_and_another_seed_does_not() -> None:
@@ -54,3 +56,40 @@ def test_handbook_only_mode_has_no_device_or_session_columns() -> None:
     frame = simulate(SimulatorConfig(n_customers=30, n_terminals=60, n_days=5, devices=False, sessions=False))
     assert "device_id" not in frame.columns and "session_events" not in frame.columns
     assert 4 not in frame["fraud_scenario"].to_list()
+
+
+def test_block_simulation_is_one_world_in_time_order_and_deterministic(tmp_path) -> None:
+    cfg = SimulatorConfig(n_customers=400, n_terminals=800, n_days=30, seed=5, compromised_terminals_per_day=20)
+    blocks = list(simulate_blocks(cfg, days_per_block=7))
+    assert len(blocks) == 5
+    frame = pl.concat(blocks)
+    assert frame["transaction_id"].to_list() == list(range(frame.height))
+    assert frame["timestamp"].is_sorted()
+    assert pl.concat(list(simulate_blocks(cfg, days_per_block=7))).equals(frame)
+    assert write_simulation(tmp_path / "tx.parquet", cfg, days_per_block=7) == frame.height
+    assert pl.read_parquet(tmp_path / "tx.parquet").equals(frame)
+    # A terminal compromised in one block stays compromised in the next (its 28 days are drawn once).
+    s2 = frame.filter(pl.col("fraud_scenario") == 2).with_columns(
+        ((pl.col("timestamp") - pl.lit(datetime(2018, 4, 1))).dt.total_days() // 7).alias("block")
+    )
+    spans = s2.group_by("terminal_id").agg(pl.col("block").n_unique().alias("blocks"))
+    assert spans["blocks"].max() >= 2
+    # Devices are one world too: a card's own devices recur across blocks, new phones never collide.
+    first, last = blocks[0], blocks[-1]
+    assert first.join(last, on=["customer_id", "device_id"]).height > 0
+
+
+def test_block_simulation_has_the_distribution_of_simulate() -> None:
+    cfg = SimulatorConfig(n_customers=1500, n_days=40, seed=2)
+    whole, blocks = simulate(cfg), pl.concat(list(simulate_blocks(cfg, days_per_block=6)))
+    assert whole.schema == blocks.schema
+    assert abs(blocks.height / whole.height - 1) < 0.02
+    assert abs(blocks["amount"].mean() / whole["amount"].mean() - 1) < 0.02  # type: ignore[operator]
+    for f in (whole, blocks):
+        assert set(f["fraud_scenario"].unique().to_list()) == {0, 1, 2, 3, 4}
+    rate = {name: f["is_fraud"].mean() for name, f in (("whole", whole), ("blocks", blocks))}
+    assert abs(rate["blocks"] / rate["whole"] - 1) < 0.35  # type: ignore[operator]
+    # The same seed draws the same customers: each card's payment rate agrees.
+    per_card = [f.group_by("customer_id").len().sort("customer_id") for f in (whole, blocks)]
+    joined = per_card[0].join(per_card[1], on="customer_id")
+    assert joined.select(pl.corr("len", "len_right")).item() > 0.95

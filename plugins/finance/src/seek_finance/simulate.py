@@ -26,7 +26,9 @@ channels.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -240,3 +242,154 @@ def _run_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     run_starts = np.cumsum(lengths) - lengths
     return np.repeat(starts - run_starts, lengths) + np.arange(total)
+
+
+def simulate_blocks(config: SimulatorConfig | None = None, days_per_block: int = 7) -> Iterator[pl.DataFrame]:
+    """Simulate the same kind of world as :func:`simulate` block by block of days, for data larger than memory.
+
+    One world: customers, terminals, devices, merchant categories and every compromise (scenario-2
+    terminals, scenario-3 cards, scenario-4 takeovers, each an (entity, day) matrix) are drawn once, up
+    front, so a compromise started in one block goes on in the next; each block then draws its days'
+    payments from its own seeded stream. The distribution is :func:`simulate`'s (same formulas, the same
+    profiles for the same seed) but not its rows. Blocks come in time order with transaction ids
+    following time across blocks; the same config and block size give the same rows.
+    """
+    cfg = config or SimulatorConfig()
+    if days_per_block < 1:
+        raise ValueError("days_per_block must be at least 1")
+    world = _World(cfg)
+    next_id, next_dev = 0, world.first_new_device
+    for b, d0 in enumerate(range(0, cfg.n_days, days_per_block)):
+        rng = np.random.default_rng([cfg.seed, 1, b])
+        frame, next_dev = world.block(rng, d0, min(d0 + days_per_block, cfg.n_days), next_id, next_dev)
+        next_id += frame.height
+        yield frame
+
+
+def write_simulation(path: Path, config: SimulatorConfig | None = None, days_per_block: int = 7) -> int:
+    """Write :func:`simulate_blocks` to one parquet file (atomically), one block in memory at a time; the row count."""
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(path.name + ".tmp")
+    rows, writer = 0, None
+    try:
+        for frame in simulate_blocks(config, days_per_block):
+            table = frame.to_arrow()
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table, row_group_size=500_000)
+            rows += frame.height
+    finally:
+        if writer is not None:
+            writer.close()
+    tmp.replace(path)
+    return rows
+
+
+class _World:
+    """What :func:`simulate_blocks` draws once: profiles, terminals, devices and the compromise matrices."""
+
+    def __init__(self, cfg: SimulatorConfig) -> None:
+        rng = np.random.default_rng(cfg.seed)
+        self.cfg = cfg
+        n_c, n_t, n_d = cfg.n_customers, cfg.n_terminals, cfg.n_days
+        # Same draws, same order as simulate(): the same seed gives the same customers and terminals.
+        self.cust_xy = rng.uniform(0, 100, size=(n_c, 2))
+        self.mean_amount = rng.uniform(5, 100, size=n_c)
+        self.mean_per_day = rng.uniform(0, 4, size=n_c)
+        term_xy = rng.uniform(0, 100, size=(n_t, 2))
+        self.offsets, self.flat = _available_terminals(self.cust_xy, term_xy, cfg.radius)
+        self.n_avail = np.diff(self.offsets)
+        t_scale, c_scale = n_t / 10000, n_c / 5000
+        self.s2 = _active(n_t, n_d, cfg.compromised_terminals_per_day * t_scale, 28, rng)
+        self.s3 = _active(n_c, n_d, cfg.compromised_customers_per_day * c_scale, 14, rng)
+        takeovers = cfg.takeovers_per_day * c_scale if (cfg.devices or cfg.sessions) else 0
+        self.s4 = _active(n_c, n_d, takeovers, 7, rng)
+        self.n_dev = 1 + rng.poisson(0.5, size=n_c)
+        self.dev_off = np.zeros(n_c + 1, dtype=np.int64)
+        np.cumsum(self.n_dev, out=self.dev_off[1:])
+        self.household = rng.random(n_c) < 0.03
+        self.shared_dev = self.dev_off[(np.arange(n_c) + 1) % n_c]
+        self.ring_size = max(2, n_c // 150)  # devices of the fraud ring, ids right after the customers' own
+        self.first_new_device = int(self.dev_off[-1]) + self.ring_size
+        self.mcc = np.asarray(MCC_CODES)[np.random.default_rng(cfg.seed + 1).integers(0, len(MCC_CODES), n_t)]
+
+    def block(
+        self, rng: np.random.Generator, d0: int, d1: int, first_id: int, next_dev: int
+    ) -> tuple[pl.DataFrame, int]:
+        """The payments of days ``[d0, d1)`` (ids from ``first_id``) and the next unused device id."""
+        import polars as pl
+
+        cfg, n_c, n_t = self.cfg, self.cfg.n_customers, self.cfg.n_terminals
+        n_days = d1 - d0
+        counts = rng.poisson(self.mean_per_day[:, None], size=(n_c, n_days))
+        counts[self.n_avail == 0] = 0
+        cust = np.repeat(np.repeat(np.arange(n_c), n_days), counts.ravel())
+        day = d0 + np.repeat(np.tile(np.arange(n_days), n_c), counts.ravel())
+        del counts
+        secs = np.rint(rng.normal(86400 / 2, 20000, size=cust.size)).astype(np.int64)
+        keep = (secs > 0) & (secs < 86400)
+        cust, day, secs = cust[keep], day[keep], secs[keep]
+        n = cust.size
+        mean = self.mean_amount[cust]
+        amount = rng.normal(mean, mean / 2)
+        negative = amount < 0
+        amount[negative] = rng.uniform(0, mean[negative] * 2)
+        amount = np.round(amount, 2)
+        del mean
+        avail = self.n_avail[cust]
+        term = self.flat[self.offsets[cust] + np.minimum((rng.random(n) * avail).astype(np.int64), avail - 1)]
+        del avail
+
+        fraud = np.zeros(n, dtype=np.int8)
+        scenario = np.zeros(n, dtype=np.int8)
+        s1 = amount > 220
+        fraud[s1], scenario[s1] = 1, 1
+        s2 = self.s2[term, day]
+        fraud[s2], scenario[s2] = 1, 2
+        s3 = self.s3[cust, day] & (rng.random(n) < 1 / 3)
+        amount[s3] = np.round(amount[s3] * 5, 2)
+        fraud[s3], scenario[s3] = 1, 3
+        s4 = self.s4[cust, day] & (rng.random(n) < 0.5) & (fraud == 0)
+        n4 = int(s4.sum())
+        term[s4] = rng.integers(0, n_t, size=n4)  # online merchants anywhere
+        fraud[s4], scenario[s4] = 1, 4
+
+        columns: dict[str, np.ndarray] = {}
+        if cfg.devices:
+            n_dev = self.n_dev[cust]
+            device = self.dev_off[cust] + np.minimum((rng.random(n) * n_dev).astype(np.int64), n_dev - 1)
+            use_shared = self.household[cust] & (rng.random(n) < 0.3)
+            device[use_shared] = self.shared_dev[cust[use_shared]]
+            new_phone = rng.random(n) < 0.003  # legitimate payment from a never-seen device
+            device[new_phone] = next_dev + np.arange(int(new_phone.sum()))
+            next_dev += int(new_phone.sum())
+            lat_home, lon_home = _to_latlon(self.cust_xy[cust])
+            lat = lat_home + rng.normal(0, 0.02, size=n)
+            lon = lon_home + rng.normal(0, 0.03, size=n)
+            travel = rng.random(n) < 0.01
+            lat[travel], lon[travel] = _to_latlon(rng.uniform(0, 100, size=(int(travel.sum()), 2)))
+            device[s4] = self.dev_off[-1] + rng.integers(0, self.ring_size, size=n4)
+            lat[s4] = rng.uniform(36, 60, size=n4)
+            lon[s4] = rng.uniform(-10, 30, size=n4)
+            columns = {"device_id": device, "ip_lat": lat, "ip_lon": lon}
+
+        ts_sec = day.astype(np.int64) * 86400 + secs
+        order = np.lexsort((term, cust, ts_sec))
+        start = np.datetime64(datetime.combine(cfg.start_date, time()), "us")
+        frame = pl.DataFrame(
+            {
+                "transaction_id": first_id + np.arange(n, dtype=np.int64),
+                "timestamp": start + (ts_sec[order] * 1_000_000).astype("timedelta64[us]"),
+                "customer_id": cust[order].astype(np.int64),
+                "terminal_id": term[order].astype(np.int64),
+                "amount": amount[order],
+                "merchant_category": self.mcc[term[order]],
+            }
+        )
+        frame = frame.with_columns(pl.Series(name, values[order]) for name, values in columns.items())
+        if cfg.sessions:
+            events, seconds = _sessions(rng, n, s4)
+            joined = pl.from_arrow(events).gather(order).list.eval(pl.element().cast(pl.String)).list.join("|")
+            frame = frame.with_columns(joined.alias("session_events"), pl.Series("session_seconds", seconds[order]))
+        frame = frame.with_columns(pl.Series("is_fraud", fraud[order]), pl.Series("fraud_scenario", scenario[order]))
+        return frame, next_dev
