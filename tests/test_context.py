@@ -55,7 +55,9 @@ def test_the_reject_share_warns_then_fails_unless_accepted(ctx, caplog):
         assert not caplog.records
         ctx.check_rejects(1000, 50, "tx.csv")
         assert "50 of 1,000 rows rejected (5.0%)" in caplog.text
-    with pytest.raises(DataError, match=r"tx.csv: 300 of 1,000 rows rejected \(30.0% > 20%\).*--accept-rejects"):
+    with pytest.raises(
+        DataError, match=r"tx.csv: 300 of 1,000 rows rejected \(30.0%\).*above the 20% limit.*--accept-rejects"
+    ):
         ctx.check_rejects(1000, 300, "tx.csv")
     ctx.accept_rejects = True
     ctx.check_rejects(1000, 300, "tx.csv")

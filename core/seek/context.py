@@ -162,7 +162,7 @@ class RunContext:
         self.rows_in += table.rows_in
         self.reject(table.rejected)
         require_rows(table.frame, table.rejected, table.source, table.rows_in, str(self.run.path / REJECTED))
-        self.check_rejects(table.rows_in, table.rejected.height, table.source)
+        self.check_rejects(table.rows_in, table.rejected, table.source)
         self._input_reference(table.frame)
         return table
 
@@ -174,7 +174,7 @@ class RunContext:
             table = validate_table(frame, self.data_spec or DataSpec(), source)
         self.rows_in += table.rows_in
         self.reject(table.rejected)
-        self.check_rejects(table.rows_in, table.rejected.height, source)
+        self.check_rejects(table.rows_in, table.rejected, source)
         self._input_reference(table.frame)
         return table.frame
 
@@ -220,27 +220,23 @@ class RunContext:
         """Rows rejected so far in this run."""
         return sum(frame.height for frame in self._rejected)
 
-    def check_rejects(self, rows_in: int, rejected: int, source: str) -> None:
-        """Warn above the spec's warning share of rejected rows; fail above its limit unless accepted."""
-        spec = self.data_spec
-        warn, limit = (spec.warn_rejects, spec.max_rejects) if spec is not None else (0.01, 0.20)
-        if rows_in and rejected == rows_in:
+    def check_rejects(self, rows_in: int, rejected: int | pl.DataFrame, source: str) -> float:
+        """Fail when every row is rejected; warn above the spec's share, fail above its limit unless accepted."""
+        from seek.data.rejects import LIMIT_SHARE, WARN_SHARE, check_reject_share
+
+        count = rejected if isinstance(rejected, int) else rejected.height
+        if rows_in and count == rows_in:
             raise DataError(f"{source}: all {rows_in:,} rows rejected, see {self.run.path / REJECTED}")
-        share = rejected / rows_in if rows_in else 0.0
-        if share > limit and not self.accept_rejects:
-            raise DataError(
-                f"{source}: {rejected:,} of {rows_in:,} rows rejected ({share:.1%} > {limit:.0%}), "
-                f"see {self.run.path / REJECTED}; pass --accept-rejects to go on"
-            )
-        if share > warn:
-            self.logger.warning(
-                "%s: %s of %s rows rejected (%.1f%%), see %s",
-                source,
-                f"{rejected:,}",
-                f"{rows_in:,}",
-                100 * share,
-                self.run.path / REJECTED,
-            )
+        spec = self.data_spec
+        return check_reject_share(
+            rows_in,
+            rejected,
+            source,
+            warn=spec.warn_rejects if spec is not None else WARN_SHARE,
+            limit=spec.max_rejects if spec is not None else LIMIT_SHARE,
+            accept=self.accept_rejects,
+            rejected_file=str(self.run.path / REJECTED),
+        )
 
     def write_rejected(self) -> int:
         """Write every rejected row to rejected.parquet (atomically); returns the count. Called by the runner."""

@@ -131,7 +131,7 @@ def loaded(config: FraudConfig, ctx: RunContext) -> Transactions:
             table = load_table(ctx.data, transactions_spec(config.timezone))
         ctx.rows_in += table.rows_in
         ctx.reject(table.rejected)
-        ctx.check_rejects(table.rows_in, table.rejected.height, table.source)
+        ctx.check_rejects(table.rows_in, table.rejected, table.source)
     frame = table.frame
     if frame.height == 0:
         raise DataError(
