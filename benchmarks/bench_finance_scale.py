@@ -1,17 +1,22 @@
-"""Feature computation at scale: in memory vs chunked by time (30-day chunks), time and peak memory per size.
+"""Feature computation at scale: in memory vs partitioned by entity (and optionally chunked by time).
 
-    python benchmarks/bench_finance_scale.py --sizes 5000 28500 --out benchmarks/results/finance_scale.json
+    nice -n 10 python benchmarks/bench_finance_scale.py --sizes 5000 28500 --out benchmarks/results/finance_scale.json
+    nice -n 10 python benchmarks/bench_finance_scale.py --sizes 143000 --no-memory-above 12000000 \
+        --out benchmarks/results/finance_scale_50m.json
 
-A size is a number of simulated customers over 183 days (Handbook mode: transactions only; 5 000 customers
-give ~1.75 M payments, 28 500 ~10 M). Each measurement runs in its own process (peak RSS is that process's
-VmHWM) on the same parquet file; the chunked run writes each chunk's features to parquet and keeps nothing,
-and the two outputs are compared value by value.
+A size is a number of simulated customers over 183 days (the Handbook's period, Handbook mode: transactions
+only; 5 000 customers give ~1.75 M payments, 28 500 ~10 M, 143 000 ~50 M), generated block by block of 7
+days (``write_simulation``) into one parquet file. Each measurement runs in its own process (peak RSS is that
+process's VmHWM) on that file and writes its features to parquet; the partitioned output is compared with
+the in-memory one column by column (exact equality) where both ran.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,78 +31,87 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def _child(kind: str, data: Path, out: Path) -> None:
+def _child(kind: str, data: Path, out: Path, customers: int) -> None:
     import polars as pl
 
-    from seek_finance.app import FeatureConfig
+    from seek_finance.app import FeatureConfig, SimulatorConfig
     from seek_finance.chunked import compute_features_chunked
     from seek_finance.features import compute_features
+    from seek_finance.partitioned import write_features
+    from seek_finance.simulate import write_simulation
 
     cfg = FeatureConfig()
     started = time.perf_counter()
-    if kind == "memory":
+    result: dict[str, object] = {}
+    if kind == "simulate":
+        sim = SimulatorConfig(n_customers=customers, n_days=183, devices=False, sessions=False)
+        result["payments"] = write_simulation(data, sim, days_per_block=7)
+    elif kind == "memory":
         compute_features(pl.read_parquet(data), cfg).write_parquet(out / "memory.parquet")
+    elif kind == "partitioned":
+        write_features(data, out / "partitioned.parquet", cfg, work=out / "work")
     else:
         (out / "chunks").mkdir(exist_ok=True)
         for i, part in enumerate(compute_features_chunked(pl.scan_parquet(data), cfg, timedelta(days=30))):
             part.write_parquet(out / "chunks" / f"{i:04d}.parquet")
-    print(json.dumps({"seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(_peak_rss_mb())}))
+    result |= {"seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(_peak_rss_mb())}
+    print(json.dumps(result))
 
 
-def _measure(kind: str, data: Path, out: Path) -> dict:
+def _measure(kind: str, data: Path, out: Path, customers: int) -> dict:
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(data), str(out)], capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--child", kind, str(data), str(out), str(customers)],
+        capture_output=True,
+        text=True,
     )
+    if proc.returncode != 0:
+        return {"failed": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _same(out: Path) -> bool:
+def _same(a_path: Path, b_path: Path) -> bool:
+    """Exact equality of two parquet files, one column at a time (both whole files never in memory)."""
     import polars as pl
 
-    memory = pl.read_parquet(out / "memory.parquet")
-    chunked = pl.read_parquet(out / "chunks" / "*.parquet")
-    if memory.shape != chunked.shape:
+    a_cols = pl.scan_parquet(a_path).collect_schema().names()
+    if a_cols != pl.scan_parquet(b_path).collect_schema().names():
         return False
-    for name in memory.columns:
-        a, b = memory.get_column(name), chunked.get_column(name)
-        if a.dtype.is_float():
-            if not ((a - b).abs().fill_null(0) <= 1e-9 * (1 + a.abs().fill_null(0))).all():
-                return False
-        elif not a.equals(b):
-            return False
-    return True
+    return all(pl.read_parquet(a_path, columns=[c]).equals(pl.read_parquet(b_path, columns=[c])) for c in a_cols)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
+        _child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 28500], help="customers per size")
-    parser.add_argument("--no-memory-above", type=int, default=10**9, help="skip the in-memory run above N rows")
+    parser.add_argument("--no-memory-above", type=int, default=12_000_000, help="skip the in-memory run above N rows")
+    parser.add_argument("--chunked", action="store_true", help="also time the 30-day time chunks")
     parser.add_argument("--work", type=Path, default=Path("/tmp/finance-scale"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finance_scale.json"))
     args = parser.parse_args()
-    from seek_finance.app import SimulatorConfig
-    from seek_finance.simulate import simulate
-
     results = []
     for customers in args.sizes:
         work = args.work / str(customers)
         work.mkdir(parents=True, exist_ok=True)
-        started = time.perf_counter()
-        sim = SimulatorConfig(n_customers=customers, n_days=183, devices=False, sessions=False)
-        frame = simulate(sim).drop("fraud_scenario")
-        frame.write_parquet(work / "tx.parquet")
-        row = {"customers": customers, "payments": frame.height, "simulate_s": round(time.perf_counter() - started, 1)}
-        del frame
-        row["chunked"] = _measure("chunked", work / "tx.parquet", work)
-        if row["payments"] <= args.no_memory_above:
-            row["memory"] = _measure("memory", work / "tx.parquet", work)
-            row["equal"] = _same(work)
+        data = work / "tx.parquet"
+        row: dict[str, object] = {"customers": customers, "days": 183, "load_before": round(os.getloadavg()[0], 1)}
+        sim = _measure("simulate", data, work, customers)
+        row |= {"payments": sim.get("payments"), "simulate": sim}
+        row["partitioned"] = _measure("partitioned", data, work, customers)
+        if args.chunked:
+            row["chunked"] = _measure("chunked", data, work, customers)
+        if isinstance(row["payments"], int) and row["payments"] <= args.no_memory_above:
+            row["memory"] = _measure("memory", data, work, customers)
+            if (work / "memory.parquet").exists() and (work / "partitioned.parquet").exists():
+                row["equal"] = _same(work / "memory.parquet", work / "partitioned.parquet")
+        row["load_after"] = round(os.getloadavg()[0], 1)
         print(json.dumps(row), flush=True)
         results.append(row)
-        args.out.write_text(json.dumps(results, indent=1))
+        tmp = args.out.with_name(args.out.name + ".tmp")
+        tmp.write_text(json.dumps(results, indent=1))
+        tmp.replace(args.out)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -183,3 +183,49 @@ def _assemble(
                 raise RuntimeError(f"the {name} pass has {merged.height} rows for a chunk of {expected}")
             pieces.append(merged if not pieces else merged.drop(ROW))
         yield pl.concat(pieces, how="horizontal").select(order)
+
+
+def write_features(
+    source: Path, out: Path, cfg: FeatureConfig | None = None, work: Path | None = None, rows_per_part: int = 2_500_000
+) -> int:
+    """Features of a parquet file of payments (canonical columns) into one parquet file, atomically; the row count."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    if not source.is_file():
+        raise FileNotFoundError(f"no such payments file: {source}")
+    tmp = out.with_name(out.name + ".tmp")
+    work = work or out.with_name(out.name + ".parts")
+    rows, writer = 0, None
+    try:
+        for chunk in compute_features_partitioned(pl.scan_parquet(source), work, cfg, rows_per_part=rows_per_part):
+            table = chunk.to_arrow()
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table, row_group_size=500_000)
+            rows += chunk.height
+    finally:
+        if writer is not None:
+            writer.close()
+    tmp.replace(out)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m seek_finance.partitioned PAYMENTS.parquet FEATURES.parquet``: features of a large file."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m seek_finance.partitioned", description=main.__doc__)
+    parser.add_argument("source", type=Path, help="payments parquet (transaction_id, timestamp, customer_id, ...)")
+    parser.add_argument("out", type=Path, help="features parquet to write")
+    parser.add_argument("--rows-per-part", type=int, default=2_500_000, help="rows per part (memory ~0.7 GB per 1 M)")
+    args = parser.parse_args(argv)
+    try:
+        rows = write_features(args.source, args.out, rows_per_part=args.rows_per_part)
+    except (FileNotFoundError, ValueError) as exc:
+        sys.exit(f"seek_finance.partitioned: {exc}")
+    print(f"{rows} payments -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
