@@ -131,7 +131,13 @@ class SequenceConfig(AppConfig):
     k: int = Field(
         8, ge=2, le=STEPS_KEPT, description=f"payments per sequence (<= {STEPS_KEPT}, the steps the online state keeps)"
     )
-    max_train: int = Field(15000, ge=100, description="training sequences: every fraud plus sampled genuine ones")
+    readout: Literal["current", "mean"] = Field(
+        "current", description="fraud logits at the current payment's position, or pooled over all positions"
+    )
+    segment: int = Field(8, ge=1, description="positions per local-attention segment of the Seek transformer")
+    max_train: int = Field(
+        15000, ge=0, description="training sequences: every fraud plus sampled genuine ones (0: every payment)"
+    )
     dropout: float = Field(0.1, ge=0, lt=1)
     trainer: TrainerConfig = Field(default_factory=_sequence_trainer, description="core Trainer settings")
 

@@ -15,35 +15,6 @@ if TYPE_CHECKING:
 
     from seek_finance.app import LightGBMConfig, SequenceConfig
 
-#: Per-payment inputs of the sequence model: (feature, transform, value when missing).
-STEP_SPEC: tuple[tuple[str, str, float], ...] = (
-    ("amount", "log1p", 0.0),
-    ("cust_amount_ratio_30d", "log1p", 1.0),
-    ("cust_amount_ratio_1d", "log1p", 1.0),
-    ("cust_secs_since_prev", "log1p", 3.0e6),
-    ("hour", "sin", 0.0),
-    ("hour", "cos", 0.0),
-    ("is_weekend", "id", 0.0),
-    ("is_night", "id", 0.0),
-    ("cust_count_1d", "log1p", 0.0),
-    ("cust_distinct_terminals_1d", "log1p", 0.0),
-    ("term_risk_7d", "id", 0.0),
-    ("term_risk_30d", "id", 0.0),
-    ("term_count_1d", "log1p", 0.0),
-    ("device_new_for_customer", "id", 0.0),
-    ("device_n_customers", "log1p", 0.0),
-    ("geo_speed_kmh", "log1p", 0.0),
-    ("geo_km_from_usual", "log1p", 0.0),
-    ("session_n_events", "log1p", 0.0),
-    ("session_seconds", "log1p", 0.0),
-    ("session_login_fail", "id", 0.0),
-    ("session_password_reset", "id", 0.0),
-    ("session_account_change", "id", 0.0),
-    ("session_views", "log1p", 0.0),
-)
-#: Channels added to each position when a sequence is assembled: is-current flag, log age in seconds.
-EXTRA_CHANNELS = 2
-
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function."""
@@ -132,17 +103,41 @@ def reason_codes(contrib: np.ndarray, x: np.ndarray, names: list[str], k: int = 
 # -- sequence model ---------------------------------------------------------------------------------
 
 
+#: Channels added to each position when a sequence is assembled: is-current flag, log age in seconds.
+EXTRA_CHANNELS = 2
+#: Features that enter a step unchanged (flags and rates in [0, 1]); the rest enter as log1p.
+_AS_IS_PREFIXES = ("is_", "term_risk_", "device_new_for_customer", "session_login_fail", "session_password_reset")
+#: Value of a missing feature before its transform: a ratio with no history is 1, no earlier payment ~a month.
+_FILLS = {"cust_amount_ratio_": 1.0, "cust_secs_since_prev": 3.0e6}
+
+
+def step_spec(features: list[str]) -> list[tuple[str, str, float]]:
+    """Per-step inputs of the sequence model: (feature, transform, value when missing) for every model feature.
+
+    The current payment's step thus carries everything LightGBM sees, and earlier steps add the history.
+    ``mcc`` is a category code, not a quantity, and is left out.
+    """
+    spec: list[tuple[str, str, float]] = []
+    for name in features:
+        if name == "mcc":
+            continue
+        if name == "hour":
+            spec += [(name, "sin", 0.0), (name, "cos", 0.0)]
+            continue
+        fill = next((v for prefix, v in _FILLS.items() if name.startswith(prefix)), 0.0)
+        spec.append((name, "id" if name.startswith(_AS_IS_PREFIXES) else "log1p", fill))
+    return spec
+
+
 def step_names(features: list[str]) -> list[str]:
-    """Names of the per-payment inputs available for a feature set."""
-    return [f"{t}({f})" for f, t, _ in STEP_SPEC if f in features]
+    """Names of the per-payment inputs for a feature set."""
+    return [f"{t}({f})" for f, t, _ in step_spec(features)]
 
 
 def step_vectors(columns: Mapping[str, np.ndarray], features: list[str]) -> np.ndarray:
     """Raw per-payment input matrix (n, d) from feature columns; the same code serves offline and online."""
     cols = []
-    for name, transform, fill in STEP_SPEC:
-        if name not in features:
-            continue
+    for name, transform, fill in step_spec(features):
         v = np.asarray(columns[name], dtype=np.float64)
         v = np.where(np.isnan(v), fill, v)
         if transform == "log1p":
@@ -210,7 +205,12 @@ def assemble(scaled: np.ndarray, seconds: np.ndarray, index: np.ndarray) -> tupl
 
 
 def build_sequence_model(input_dim: int, cfg: SequenceConfig) -> torch.nn.Module:
-    """A SeekTransformer (dense adapter, classification head) over ``cfg.k`` payments."""
+    """A SeekTransformer (dense adapter) over ``cfg.k`` positions, the current payment last.
+
+    ``readout='current'`` reads the fraud logits at the current payment's position (a token head: the
+    payment attends to its history); ``'mean'`` pools every position, which dilutes the current payment
+    by 1/k (why k=32 collapsed).
+    """
     from seek.models import SeekConfig, SeekTransformer
 
     extra = {"num_heads": cfg.num_heads} if cfg.num_heads is not None else {}
@@ -218,14 +218,26 @@ def build_sequence_model(input_dim: int, cfg: SequenceConfig) -> torch.nn.Module
         cfg.preset,
         input_type="dense",
         input_dim=input_dim,
-        head="classification",
+        head="token" if cfg.readout == "current" else "classification",
         num_outputs=2,
         max_len=cfg.k,
-        segment_size=min(cfg.k, 8),
+        segment_size=min(cfg.k, cfg.segment),
         dropout=cfg.dropout,
         **extra,
     )
     return SeekTransformer(model_cfg)
+
+
+def current_logits(outputs: torch.Tensor) -> torch.Tensor:
+    """(B, 2) logits of the sequence: the last position's for a token head, else the pooled output."""
+    return outputs[:, -1] if outputs.dim() == 3 else outputs
+
+
+def sequence_loss(outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy of the current payment's label (the Trainer's loss for either readout)."""
+    import torch.nn.functional as F
+
+    return F.cross_entropy(current_logits(outputs).float(), batch["y"].long().reshape(-1))
 
 
 def sequence_tensors(x: np.ndarray, mask: np.ndarray, y: np.ndarray) -> dict[str, torch.Tensor]:
@@ -246,7 +258,7 @@ def sequence_logits(model: Any, x: np.ndarray, mask: np.ndarray, batch: int = 40
             xb, mb = torch.from_numpy(x[i : i + batch]), torch.from_numpy(mask[i : i + batch])
             if device is not None and device.type != "cpu":
                 xb, mb = xb.to(device), mb.to(device)
-            logits = model(xb, mb).float()
+            logits = current_logits(model(xb, mb)).float()
             out.append((logits[:, 1] - logits[:, 0]).double().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
 

@@ -62,7 +62,8 @@ def train_and_score(
     rng = np.random.default_rng(ctx.seed)
     train_rows = np.flatnonzero(train)
     frauds, genuine = train_rows[y[train_rows] == 1], train_rows[y[train_rows] == 0]
-    n_genuine = min(genuine.size, max(cfg.max_train - frauds.size, frauds.size))
+    limit = cfg.max_train or train_rows.size
+    n_genuine = min(genuine.size, max(limit - frauds.size, frauds.size))
     keep_rate = n_genuine / max(genuine.size, 1)
     chosen = np.sort(np.concatenate([frauds, rng.choice(genuine, n_genuine, replace=False)]))
     # Early stopping on a held-out tenth of the (time-ordered) training sequences, so that the
@@ -71,7 +72,8 @@ def train_and_score(
     fit_rows, stop_rows = chosen[:cut], chosen[cut:]
     torch.manual_seed(ctx.seed)
     model = md.build_sequence_model(steps.shape[1] + md.EXTRA_CHANNELS, cfg)
-    trainer = ctx.trainer(model, ctx.trainer_config(**cfg.trainer.model_dump(exclude={"seed"})), name="sequence")
+    trainer = ctx.trainer(model, ctx.trainer_config(**cfg.trainer.model_dump(exclude={"seed"})), name="sequence",
+                          loss_fn=md.sequence_loss)  # fmt: skip
     fit = trainer.fit(
         md.sequence_tensors(*md.assemble(steps, seconds, index[fit_rows]), y[fit_rows]),
         md.sequence_tensors(*md.assemble(steps, seconds, index[stop_rows]), y[stop_rows]),
