@@ -131,6 +131,12 @@ class SequenceConfig(AppConfig):
     k: int = Field(
         8, ge=2, le=STEPS_KEPT, description=f"payments per sequence (<= {STEPS_KEPT}, the steps the online state keeps)"
     )
+    events: int = Field(
+        16,
+        ge=0,
+        le=64,
+        description="the payment's last session events as their own positions (0: none; data without sessions: none)",
+    )
     readout: Literal["current", "mean"] = Field(
         "current", description="fraud logits at the current payment's position, or pooled over all positions"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -191,8 +191,45 @@ def sequence_index(customers: np.ndarray, seconds: np.ndarray, k: int) -> np.nda
     return out
 
 
-def assemble(scaled: np.ndarray, seconds: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Model input (n, k, d + 2) and mask (n, k) from scaled step vectors and a sequence index."""
+def session_codes(sessions: Iterable[str | None], max_events: int) -> np.ndarray:
+    """(n, max_events) event-type codes of each payment's session, its last event last, -1 in front as padding.
+
+    Codes follow the simulator's vocabulary (:data:`~seek_finance.simulate.EVENTS`); any other event name
+    gets the shared code ``len(EVENTS)``. A longer session keeps its last ``max_events`` events.
+    """
+    from seek_finance.simulate import EVENTS
+
+    vocab = {name: code for code, name in enumerate(EVENTS)}
+    other = len(EVENTS)
+    rows = []
+    for text in sessions:
+        names = text.split("|")[-max_events:] if text else []
+        rows.append([-1] * (max_events - len(names)) + [vocab.get(n, other) for n in names])
+    return np.asarray(rows, dtype=np.int16).reshape(-1, max_events)
+
+
+def event_channels() -> int:
+    """Channels an event position adds: is-event flag, one per event type (plus "other"), log mean gap."""
+    from seek_finance.simulate import EVENTS
+
+    return len(EVENTS) + 3
+
+
+def assemble(
+    scaled: np.ndarray,
+    seconds: np.ndarray,
+    index: np.ndarray,
+    events: np.ndarray | None = None,
+    session_seconds: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model input and mask from scaled step vectors and a sequence index (n, k), the current payment last.
+
+    Without ``events``: (n, k, d + 2). With ``events`` (n, e) session codes of each sequence's current
+    payment and its ``session_seconds`` (n,): (n, k + e, d + 2 + event_channels()), laid out as the k - 1
+    earlier payments, the session's events, then the payment. An event's age is the session's time still
+    to come before the payment, its events spread evenly over the session's duration (the data holds the
+    duration, not each event's time).
+    """
     mask = index >= 0
     safe = np.maximum(index, 0)
     x = scaled[safe]
@@ -201,11 +238,30 @@ def assemble(scaled: np.ndarray, seconds: np.ndarray, index: np.ndarray) -> tupl
     is_current[:, -1] = 1.0
     extra = np.stack([is_current, (np.log1p(np.maximum(age, 0)) / 10).astype(np.float32)], axis=2)
     x = np.concatenate([x, extra], axis=2) * mask[:, :, None]
-    return x.astype(np.float32), mask
+    if events is None:
+        return x.astype(np.float32), mask
+    n, e = events.shape
+    real = events >= 0
+    count = real.sum(axis=1)
+    duration = np.nan_to_num(np.asarray(session_seconds, dtype=np.float64), nan=0.0)
+    gap = np.where(count > 1, duration / np.maximum(count - 1, 1), 0.0)
+    after = (e - 1 - np.arange(e))[None, :].astype(np.float64)  # events between this one and the payment's
+    ev = np.zeros((n, e, x.shape[2] + event_channels()), dtype=np.float32)
+    d = x.shape[2]
+    ev[:, :, d - 1] = np.log1p(after * gap[:, None]) / 10  # the age channel, shared with payments
+    ev[:, :, d] = 1.0
+    codes = np.where(real, events, 0).astype(np.int64)
+    np.put_along_axis(ev[:, :, d + 1 : -1], codes[:, :, None], 1.0, axis=2)
+    ev[:, :, -1] = (np.log1p(gap) / 5)[:, None]
+    ev *= real[:, :, None]
+    pay = np.concatenate([x, np.zeros((n, x.shape[1], event_channels()), dtype=np.float32)], axis=2)
+    out = np.concatenate([pay[:, :-1], ev, pay[:, -1:]], axis=1)
+    full_mask = np.concatenate([mask[:, :-1], real, mask[:, -1:]], axis=1)
+    return out.astype(np.float32), full_mask
 
 
-def build_sequence_model(input_dim: int, cfg: SequenceConfig) -> torch.nn.Module:
-    """A SeekTransformer (dense adapter) over ``cfg.k`` positions, the current payment last.
+def build_sequence_model(input_dim: int, cfg: SequenceConfig, events: int = 0) -> torch.nn.Module:
+    """A SeekTransformer (dense adapter) over ``cfg.k`` payments and ``events`` session events, the payment last.
 
     ``readout='current'`` reads the fraud logits at the current payment's position (a token head: the
     payment attends to its history); ``'mean'`` pools every position, which dilutes the current payment
@@ -220,8 +276,8 @@ def build_sequence_model(input_dim: int, cfg: SequenceConfig) -> torch.nn.Module
         input_dim=input_dim,
         head="token" if cfg.readout == "current" else "classification",
         num_outputs=2,
-        max_len=cfg.k,
-        segment_size=min(cfg.k, cfg.segment),
+        max_len=cfg.k + events,
+        segment_size=min(cfg.k + events, cfg.segment),
         dropout=cfg.dropout,
         **extra,
     )

@@ -27,6 +27,7 @@ class SequenceResult:
     scaler: StepScaler
     shift: float
     k: int
+    events: int
     step_names: list[str]
     steps_raw: np.ndarray
     probs: np.ndarray
@@ -59,6 +60,15 @@ def train_and_score(
     steps = scaler(steps_raw)
     seconds = feats.get_column("timestamp").dt.epoch("us").to_numpy() / 1e6
     index = md.sequence_index(feats.get_column("customer_id").to_numpy(), seconds, cfg.k)
+    n_events = cfg.events if "session_events" in feats.columns else 0
+    codes = md.session_codes(feats.get_column("session_events").to_list(), n_events) if n_events else None
+    durations = feats.get_column("session_seconds").cast(float).to_numpy() if n_events else None
+
+    def inputs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if codes is None or durations is None:
+            return md.assemble(steps, seconds, index[rows])
+        return md.assemble(steps, seconds, index[rows], codes[rows], durations[rows])
+
     rng = np.random.default_rng(ctx.seed)
     train_rows = np.flatnonzero(train)
     frauds, genuine = train_rows[y[train_rows] == 1], train_rows[y[train_rows] == 0]
@@ -71,12 +81,13 @@ def train_and_score(
     cut = int(chosen.size * 0.9)
     fit_rows, stop_rows = chosen[:cut], chosen[cut:]
     torch.manual_seed(ctx.seed)
-    model = md.build_sequence_model(steps.shape[1] + md.EXTRA_CHANNELS, cfg)
+    width = steps.shape[1] + md.EXTRA_CHANNELS + (md.event_channels() if n_events else 0)
+    model = md.build_sequence_model(width, cfg, n_events)
     trainer = ctx.trainer(model, ctx.trainer_config(**cfg.trainer.model_dump(exclude={"seed"})), name="sequence",
                           loss_fn=md.sequence_loss)  # fmt: skip
     fit = trainer.fit(
-        md.sequence_tensors(*md.assemble(steps, seconds, index[fit_rows]), y[fit_rows]),
-        md.sequence_tensors(*md.assemble(steps, seconds, index[stop_rows]), y[stop_rows]),
+        md.sequence_tensors(*inputs(fit_rows), y[fit_rows]),
+        md.sequence_tensors(*inputs(stop_rows), y[stop_rows]),
         resume=ctx.resume,
     )
     # Scored on the CPU, as the predictor scores: predictions.parquet and serving then agree to 1e-6.
@@ -86,14 +97,13 @@ def train_and_score(
     rows = np.flatnonzero(score_rows)
     for start in range(0, rows.size, CHUNK):
         part = rows[start : start + CHUNK]
-        probs[part] = md.sequence_probability(
-            md.sequence_logits(model, *md.assemble(steps, seconds, index[part])), shift
-        )
+        probs[part] = md.sequence_probability(md.sequence_logits(model, *inputs(part)), shift)
     return SequenceResult(
         model=model,
         scaler=scaler,
         shift=shift,
         k=cfg.k,
+        events=n_events,
         step_names=md.step_names(names),
         steps_raw=steps_raw,
         probs=probs,

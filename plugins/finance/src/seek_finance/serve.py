@@ -112,6 +112,7 @@ def save_predictor(
         ctx.artifacts.save_seek_model("sequence", seq.model, path=SEQ_DIR)
         scorer["sequence"] = {
             "k": seq.k,
+            "events": seq.events,
             "scaler": asdict(seq.scaler),
             "step_names": seq.step_names,
             "logit_shift": seq.shift,
@@ -144,6 +145,7 @@ class FraudPredictor:
         self.seq_model = seq_model
         seq = scorer.get("sequence")
         self.k = seq["k"] if seq else 0
+        self.events = int(seq.get("events", 0)) if seq else 0
         self.scaler = StepScaler(**seq["scaler"]) if seq else None
         self.shift = float(seq["logit_shift"]) if seq else 0.0
         # A fusion weight of 1 gives the sequence model no say: its forward pass is skipped (seq_score None).
@@ -172,7 +174,7 @@ class FraudPredictor:
         seq_model = None
         if scorer.get("sequence") and "sequence" in artifacts(run):
             seq_model = load_artifact(run, "sequence")
-            seq_model = trace_checked(seq_model, _examples(int(scorer["sequence"]["k"]), seq_model), atol=1e-6).module
+            seq_model = trace_checked(seq_model, _examples(seq_model), atol=1e-6).module
         predictor = cls(scorer, booster, seq_model)
         history = load_artifact(run, "history")
         if until is not None:
@@ -209,7 +211,7 @@ class FraudPredictor:
         if self.seq_model is not None:
             step = step_vectors({n: x[:, j] for j, n in enumerate(self.names)}, self.names)[0]
             if self.uses_sequence:
-                p_seq = self._sequence_score(tx["customer_id"], self.check.micros(tx), step)
+                p_seq = self._sequence_score(tx, self.check.micros(tx), step)
         score = float(self.fusion(np.array([p_lgbm]), None if p_seq is None else np.array([p_seq]))[0])
         self.state.observe(tx, step)
         return {
@@ -221,31 +223,38 @@ class FraudPredictor:
             "seq_score": p_seq,
         }
 
-    def _sequence_score(self, customer: Any, t: int, step: np.ndarray) -> float:
-        from seek_finance.model import assemble, sequence_logits, sequence_probability
+    def _sequence_score(self, tx: Mapping[str, Any], t: int, step: np.ndarray) -> float:
+        from seek_finance.model import assemble, sequence_logits, sequence_probability, session_codes
 
         assert self.scaler is not None
-        previous = self.state.previous_steps(customer, t, self.k - 1)
+        previous = self.state.previous_steps(tx["customer_id"], t, self.k - 1)
         steps = np.stack([np.asarray(s, dtype=np.float64) for _, s in previous] + [step])
         seconds = np.array([ts for ts, _ in previous] + [t], dtype=np.float64) / 1e6
         n = steps.shape[0]
         index = np.full((1, self.k), -1, dtype=np.int64)
         index[0, self.k - n :] = np.arange(n)
-        x, mask = assemble(self.scaler(steps), seconds, index)
+        if self.events:
+            codes = session_codes([tx.get("session_events")], self.events)
+            duration = tx.get("session_seconds")
+            x, mask = assemble(
+                self.scaler(steps), seconds, index, codes, np.array([np.nan if duration is None else duration])
+            )
+        else:
+            x, mask = assemble(self.scaler(steps), seconds, index)
         return float(sequence_probability(sequence_logits(self.seq_model, x, mask), self.shift)[0])
 
 
-def _examples(k: int, model: Any) -> list[tuple[Any, Any]]:
+def _examples(model: Any) -> list[tuple[Any, Any]]:
     """Inputs with every possible amount of history, for the trace's equivalence check."""
     import torch
 
-    dim = int(model.config.input_dim)
+    dim, length = int(model.config.input_dim), int(model.config.max_len)
     rng = torch.Generator().manual_seed(0)
     out = []
-    for n in range(k, 0, -1):  # the full sequence first: the trace is recorded on it
-        mask = torch.zeros(1, k, dtype=torch.bool)
-        mask[0, k - n :] = True
-        out.append((torch.randn(1, k, dim, generator=rng) * mask[..., None], mask))
+    for n in range(length, 0, -1):  # the full sequence first: the trace is recorded on it
+        mask = torch.zeros(1, length, dtype=torch.bool)
+        mask[0, length - n :] = True
+        out.append((torch.randn(1, length, dim, generator=rng) * mask[..., None], mask))
     return out
 
 
