@@ -54,6 +54,10 @@ def test_weighted_fusion_prefers_the_better_model_and_stacking_gives_probabiliti
     p = stacked(good, noise)
     assert p.min() >= 0 and p.max() <= 1 and abs(stacked.coef[0]) > abs(stacked.coef[1])
     assert np.array_equal(Fusion("weighted", weight=1.0)(good, None), good)
+    logit = Fusion.fit("logit", y, good, noise, 0.0)
+    assert logit.weight >= 0.8 and Fusion("logit", weight=1.0).ignores_sequence
+    assert np.allclose(Fusion("logit", weight=1.0)(good, noise), np.clip(good, 1e-7, 1 - 1e-7))
+    assert "logit" in logit.describe() and not Fusion("logit", weight=0.5).ignores_sequence
 
 
 def test_imbalance_weights() -> None:

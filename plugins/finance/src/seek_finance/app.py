@@ -163,8 +163,9 @@ class SequenceConfig(AppConfig):
 class FusionConfig(AppConfig):
     """How the two scores become one."""
 
-    mode: Literal["weighted", "stacking"] = Field(
-        "weighted", description="weighted average (weight picked on validation) or logistic stacking"
+    mode: Literal["weighted", "logit", "stacking"] = Field(
+        "weighted",
+        description="weighted average of probabilities or of logits (weight chosen on validation), or stacking",
     )
 
 

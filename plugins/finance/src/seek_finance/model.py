@@ -329,7 +329,11 @@ def sequence_probability(logits: np.ndarray, shift: float) -> np.ndarray:
 
 @dataclass
 class Fusion:
-    """How the two scores become one: ``weighted`` (w * lgbm + (1 - w) * seq) or ``stacking`` (logistic)."""
+    """How the two scores become one.
+
+    ``weighted``: w * lgbm + (1 - w) * seq; ``logit``: the same average of the two logits (a probability
+    near 0 or 1 keeps its weight of evidence); ``stacking``: logistic regression on the two logits.
+    """
 
     mode: str = "weighted"
     weight: float = 1.0
@@ -342,8 +346,26 @@ class Fusion:
             return p_lgbm
         if self.mode == "weighted":
             return self.weight * p_lgbm + (1 - self.weight) * p_seq
+        if self.mode == "logit":
+            return sigmoid(self.weight * _logit(p_lgbm) + (1 - self.weight) * _logit(p_seq))
         z = np.stack([_logit(p_lgbm), _logit(p_seq)], axis=1) @ np.asarray(self.coef) + self.intercept
         return sigmoid(z)
+
+    def describe(self) -> str:
+        """One line for the report: the mode and its fitted weight or coefficients."""
+        if self.mode == "weighted":
+            return f"weighted: {self.weight:.2f} x LightGBM + {1 - self.weight:.2f} x sequence (best validation AP)"
+        if self.mode == "logit":
+            return (
+                f"logit average: {self.weight:.2f} x logit(LightGBM) + {1 - self.weight:.2f} x logit(sequence) "
+                "(best validation AP)"
+            )
+        return f"stacking: logistic regression on the two logits, coefficients {[round(c, 3) for c in self.coef]}"
+
+    @property
+    def ignores_sequence(self) -> bool:
+        """True when the sequence model has no say in the fused score (its forward pass can be skipped)."""
+        return self.mode in ("weighted", "logit") and self.weight >= 1
 
     @classmethod
     def fit(cls, mode: str, y_val: np.ndarray, p_lgbm: np.ndarray, p_seq: np.ndarray, shift: float) -> Fusion:
@@ -355,8 +377,8 @@ class Fusion:
             lr = LogisticRegression(C=1.0, max_iter=1000).fit(np.stack([_logit(p_lgbm), _logit(p_seq)], 1), y_val)
             return cls("stacking", coef=lr.coef_[0].tolist(), intercept=float(lr.intercept_[0]), seq_logit_shift=shift)
         grid = np.round(np.linspace(0, 1, 21), 2)
-        ap = [average_precision_score(y_val, w * p_lgbm + (1 - w) * p_seq) for w in grid]
-        return cls("weighted", weight=float(grid[int(np.argmax(ap))]), seq_logit_shift=shift)
+        ap = [average_precision_score(y_val, cls(mode, weight=float(w))(p_lgbm, p_seq)) for w in grid]
+        return cls(mode, weight=float(grid[int(np.argmax(ap))]), seq_logit_shift=shift)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

@@ -151,7 +151,7 @@ def run_fraud(config: FraudConfig, ctx: RunContext) -> Report:
             p_lgbm, p_seq, fused, threshold_at_fpr(y[split.val], fused[split.val], config.protocol.alert_fpr)
         )
         metrics = _metrics(config, feats, split, y, scores, booster)
-        metrics["fusion_weight_lgbm"] = fusion.weight if fusion.mode == "weighted" else float("nan")
+        metrics["fusion_weight_lgbm"] = fusion.weight if fusion.mode != "stacking" else float("nan")
         # The sequence model's early-stopping loss: what `seek tune finance-fraud` minimises.
         metrics["val_loss"] = seq.val_loss if seq is not None else float("nan")
     with ctx.stage("report"):

@@ -149,7 +149,7 @@ class FraudPredictor:
         self.scaler = StepScaler(**seq["scaler"]) if seq else None
         self.shift = float(seq["logit_shift"]) if seq else 0.0
         # A fusion weight of 1 gives the sequence model no say: its forward pass is skipped (seq_score None).
-        self.uses_sequence = seq_model is not None and not (self.fusion.mode == "weighted" and self.fusion.weight >= 1)
+        self.uses_sequence = seq_model is not None and not self.fusion.ignores_sequence
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike[str], until: datetime | None = None) -> FraudPredictor:
