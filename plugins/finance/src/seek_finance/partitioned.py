@@ -84,7 +84,7 @@ def compute_features_partitioned(
     """
     import polars as pl
 
-    from seek_finance.features import compute_features, feature_names
+    from seek_finance.features import feature_names
 
     cfg = cfg or FeatureConfig()
     columns = source.collect_schema().names()
@@ -106,18 +106,60 @@ def compute_features_partitioned(
             mine = [f for f in names if _owner(f) == name]
             for p in range(parts):
                 folder = work / name / f"{p:04d}"
-                frame = pl.read_parquet(folder / "*.parquet")
-                feats = compute_features(frame, pass_cfg)
-                del frame
+                feats = _pass_features(name, pl.read_parquet(folder / "*.parquet"), pass_cfg, mine)
                 lost = [f for f in mine if f not in feats.columns]
                 if lost:
                     raise RuntimeError(f"the {name} pass does not produce {lost}: features.py changed its families")
                 keep = [c for c in feats.columns if c not in names or c in mine] if name == "customer" else [ROW, *mine]
-                feats.select(keep).write_parquet(work / name / f"{p:04d}.parquet", row_group_size=100_000)
+                feats.select(keep).write_parquet(
+                    work / name / f"{p:04d}.parquet", compression="lz4", row_group_size=100_000
+                )
                 shutil.rmtree(folder)
         yield from _assemble(work, passes, parts, n, chunk_rows, [c for c in columns if c not in names] + names)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _pass_features(name: str, frame: pl.DataFrame, cfg: FeatureConfig, mine: list[str]) -> pl.DataFrame:
+    """One part's features of one pass, sorted by position.
+
+    The terminal and device passes call their families' functions directly (``compute_features`` would also
+    sort and window by card for nothing); if those no longer give every feature the pass owns, the pass
+    falls back to ``compute_features``. The card pass hides the labels when no card feature needs them
+    (terminal risk, the only label family, belongs to the terminal pass).
+    """
+    import polars as pl
+
+    from seek_finance import features as F
+
+    frame = frame.sort(ROW)
+    if name in ("terminal", "device"):
+        family = frame.with_columns(pl.col(ROW).alias("_row"))
+        if name == "terminal":
+            found = [F._entity_windows(family, "terminal_id", "term", cfg.terminal_windows, ("count",))]
+            if "is_fraud" in frame.columns:
+                found.append(F._terminal_risk(family, cfg))
+        else:
+            found = [F._entity_windows(family, "device_id", "device", cfg.device_windows, ("count",))]
+            found.append(F._device_customers(family))
+        out = frame.select(ROW).hstack([c for part in found for c in part.drop("_row").get_columns()])
+        if set(mine) <= set(out.columns):
+            return out
+    hide = "is_fraud" in frame.columns and name == "customer" and _labels_unused(frame.columns, cfg, mine)
+    if hide:
+        frame = frame.rename({"is_fraud": "_seek_label"})
+    feats = F.compute_features(frame, cfg)
+    return feats.rename({"_seek_label": "is_fraud"}) if hide else feats
+
+
+def _labels_unused(columns: list[str], cfg: FeatureConfig, mine: list[str]) -> bool:
+    """Whether the card pass's features are the same without the label column."""
+    from seek_finance.features import feature_names
+
+    without = [c for c in columns if c != "is_fraud"]
+    return [f for f in feature_names(columns, cfg) if f in mine] == [
+        f for f in feature_names(without, cfg) if f in mine
+    ]
 
 
 def _scatter(
@@ -144,7 +186,9 @@ def _scatter(
             for p in range(parts):  # every part gets a (typed, maybe empty) file from every slice
                 folder = work / name / f"{p:04d}"
                 folder.mkdir(parents=True, exist_ok=True)
-                groups.get(p, sub.head(0).drop("_part", strict=False)).write_parquet(folder / f"{s:05d}.parquet")
+                groups.get(p, sub.head(0).drop("_part", strict=False)).write_parquet(
+                    folder / f"{s:05d}.parquet", compression="lz4"
+                )
         del frame
 
 
