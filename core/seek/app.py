@@ -63,16 +63,22 @@ class Predictor(Protocol):
 class TuneSpec:
     """What ``seek tune`` may search in an app and what it optimises.
 
-    ``params`` maps a search parameter (``lr``, ``weight_decay``, ``dropout``, ``batch_size``) to the dotted
-    config key it sets; ``space`` gives ranges this app knows better than the guide's defaults, as
-    ``--space`` specs (``{"lr": "3e-4:5e-3"}``; the user's ``--space`` still wins); ``metric`` is a key of
-    the trainer's per-epoch metrics and of the report's metrics.
+    ``params`` maps each search parameter to the dotted config key it sets: the guide's ``lr``,
+    ``weight_decay``, ``dropout``, ``batch_size`` (default ranges known to the core) or any name of the
+    app's own (``"num_leaves": "lightgbm.num_leaves"``), which then needs a range in ``space``. ``space``
+    holds ``--space`` specs (``{"lr": "3e-4:5e-3", "num_leaves": "7,15,31,63", "min_child_samples":
+    "10:100:int", "learning_rate": "0.02:0.2:log"}``; the user's ``--space`` still wins). Only the names in
+    ``params`` are searched. ``metric`` is a key of the run's report metrics (metrics.json); with ``prune``
+    the trainer must also report it every epoch, and Hyperband stops hopeless trials early; without it
+    (a model the core's Trainer does not drive, or a metric known only at the end) each trial runs to the
+    end and is judged on its report.
     """
 
     params: Mapping[str, str]
     metric: str
     direction: Literal["maximize", "minimize"] = "maximize"
     space: Mapping[str, str] = field(default_factory=dict)
+    prune: bool = True
 
 
 class App(ABC, Generic[C]):

@@ -1,11 +1,12 @@
-"""Hyper-parameter search with Optuna: TPE sampling, Hyperband pruning fed by the trainer, two-phase option."""
+"""Hyper-parameter search with Optuna: TPE sampling, Hyperband pruning fed by the trainer (or report-only
+metrics), app-named parameters, two-phase option."""
 
 from __future__ import annotations
 
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,18 +23,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Param:
-    """One searchable hyper-parameter: a float range (optionally log-scaled) or a list of choices."""
+    """One searchable hyper-parameter: a float or integer range (optionally log-scaled) or a list of choices."""
 
     low: float | None = None
     high: float | None = None
     log: bool = False
     choices: tuple[Any, ...] = ()
+    integer: bool = False
 
     def suggest(self, trial: optuna.Trial, name: str) -> Any:
         """Ask ``trial`` for a value of this parameter."""
         if self.choices:
             return trial.suggest_categorical(name, list(self.choices))
         assert self.low is not None and self.high is not None
+        if self.integer:
+            return trial.suggest_int(name, int(self.low), int(self.high), log=self.log)
         return trial.suggest_float(name, self.low, self.high, log=self.log)
 
 
@@ -46,31 +50,61 @@ DEFAULT_SPACE: dict[str, Param] = {
 }
 PHASE1 = ("lr", "weight_decay")
 PHASE2 = ("dropout", "batch_size")
+SPEC_FORMS = "NAME=LOW:HIGH, NAME=LOW:HIGH:log, NAME=LOW:HIGH:int or NAME=A,B,C"
+
+
+def parse_param(name: str, value: str) -> Param:
+    """One range spec: ``LOW:HIGH`` (log-scaled for ``lr``), ``LOW:HIGH:log``, ``LOW:HIGH:int`` or ``A,B,C``."""
+    if ":" in value:
+        parts = value.split(":")
+        kind = parts.pop() if len(parts) == 3 else ""
+        if len(parts) != 2 or kind not in ("", "log", "int"):
+            raise ValueError(f"expected {SPEC_FORMS.replace('NAME=', '')}")
+        low, high = (float(v) for v in parts)
+        if not 0 <= low < high:
+            raise ValueError("need 0 <= low < high")
+        if kind == "log" and low == 0:
+            raise ValueError("a log-scaled range needs low > 0")
+        if kind == "int" and not (low.is_integer() and high.is_integer()):
+            raise ValueError("an integer range needs whole numbers")
+        return Param(low, high, log=kind == "log" or (name == "lr" and not kind), integer=kind == "int")
+    choices = tuple(_choice(v.strip()) for v in value.split(","))
+    if any(c == "" for c in choices):
+        raise ValueError("empty choice")
+    return Param(choices=choices)
+
+
+def _choice(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
 
 
 def parse_space(specs: Sequence[str], app: App | None = None) -> dict[str, Param]:
-    """The guide's defaults, then the app's ``tune_space``, then ``--space name=low:high`` (log-scaled for
-    lr) or ``--space name=a,b,c``."""
-    space = dict(DEFAULT_SPACE)
-    app_specs = [f"{name}={value}" for name, value in (app.tune.space if app and app.tune else {}).items()]
-    for spec in [*app_specs, *specs]:
+    """The space searched: the app's parameters (``TuneSpec.params``; without an app, the guide's four), each
+    with the guide's default range, then the app's ``TuneSpec.space``, then the user's ``--space``."""
+    tune_spec = app.tune if app is not None else None
+    allowed = list(tune_spec.params) if tune_spec is not None else list(DEFAULT_SPACE)
+    space = {name: DEFAULT_SPACE[name] for name in allowed if name in DEFAULT_SPACE}
+    app_specs = [(f"{name}={value}", "app") for name, value in (tune_spec.space if tune_spec else {}).items()]
+    for spec, origin in [*app_specs, *((s, "user") for s in specs)]:
         name, sep, value = spec.partition("=")
-        if not sep or name not in DEFAULT_SPACE:
-            raise ConfigError(
-                f"--space {spec!r}: expected NAME=LOW:HIGH or NAME=A,B,C with NAME in {', '.join(DEFAULT_SPACE)}"
-            )
+        if not sep or name not in allowed:
+            where = f"app {app.name!r} TuneSpec.space" if origin == "app" and app is not None else "--space"
+            raise ConfigError(f"{where} {spec!r}: expected {SPEC_FORMS} with NAME in {', '.join(allowed)}")
         try:
-            if ":" in value:
-                low, high = (float(v) for v in value.split(":"))
-                if not 0 <= low < high:
-                    raise ValueError("need 0 <= low < high")
-                space[name] = Param(low, high, log=name == "lr")
-            else:
-                space[name] = Param(
-                    choices=tuple(int(v) if v.strip().isdigit() else float(v) for v in value.split(","))
-                )
+            space[name] = parse_param(name, value)
         except ValueError as exc:
             raise ConfigError(f"--space {spec!r}: {exc}") from None
+    missing = [name for name in allowed if name not in space]
+    if missing and app is not None:
+        raise ConfigError(
+            f"app {app.name!r} declares tunable {', '.join(missing)} without a range (TuneSpec.space) "
+            f"and the core knows none; give one with --space {missing[0]}=LOW:HIGH"
+        )
     return space
 
 
@@ -111,7 +145,8 @@ class TuneSettings:
     """What ``seek tune`` was asked to do."""
 
     trials: int
-    space: dict[str, Param] = field(default_factory=lambda: dict(DEFAULT_SPACE))
+    #: None: the app's space (:func:`parse_space` with no ``--space``).
+    space: dict[str, Param] | None = None
     storage: str | None = None
     study_name: str | None = None
     two_phase: bool = False
@@ -134,6 +169,13 @@ def _set_key(config: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     return deep_merge(config, root)
 
 
+def report_metric(report: Report, metric: str) -> float:
+    """The tuned metric from a finished trial's report; a clear error when the run does not report it."""
+    if metric not in report.metrics:
+        raise ConfigError(f"seek tune: the run reports no {metric!r} (has {', '.join(sorted(report.metrics))})")
+    return float(report.metrics[metric])
+
+
 def _check_app(app: App, space: Mapping[str, Param]) -> str:
     if app.tune is None:
         raise ConfigError(f"app {app.name!r} declares no TuneSpec (App.tune); it cannot be tuned")
@@ -149,9 +191,16 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
 
     from seek.runner import execute
 
-    metric = _check_app(app, settings.space)
+    space = settings.space if settings.space is not None else parse_space([], app)
+    settings = replace(settings, space=space)
+    metric = _check_app(app, space)
     assert app.tune is not None  # checked by _check_app
-    direction, tunable = app.tune.direction, app.tune.params
+    direction, tunable, prune = app.tune.direction, app.tune.params, app.tune.prune
+    if settings.two_phase and not set(PHASE1 + PHASE2) <= set(space):
+        raise ConfigError(
+            f"seek tune --two-phase searches {', '.join(PHASE1)} then {', '.join(PHASE2)}; "
+            f"app {app.name!r} tunes {', '.join(space)}: search them in one phase"
+        )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = make_storage(settings.storage)
     name = settings.study_name or f"{app.name}-tune"
@@ -171,7 +220,7 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
             params: dict[str, Any] = {}
             if fixed:
                 params.update(fixed[trial.suggest_categorical("phase1_choice", list(range(len(fixed))))])
-            params.update({p: settings.space[p].suggest(trial, p) for p in names})
+            params.update({p: space[p].suggest(trial, p) for p in names})
             config = base
             for param, value in params.items():
                 config = _set_key(config, tunable[param], value)
@@ -184,10 +233,10 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
                 device=settings.device,
                 seed=settings.seed,
                 show_progress=False,
-                callbacks=[PruningCallback(trial, metric)],
+                callbacks=[PruningCallback(trial, metric)] if prune else [],
                 stage_listeners=settings.stage_listeners,
             )
-            return float(result.report.metrics[metric])
+            return report_metric(result.report, metric)
 
         return objective
 
@@ -213,7 +262,7 @@ def tune(app: App, base: dict[str, Any], settings: TuneSettings, out: RunFolder)
     else:
         single = study("")
         single.optimize(
-            objective_for(list(settings.space)),
+            objective_for(list(space)),
             n_trials=settings.trials,
             catch=(),
             callbacks=list(settings.trial_callbacks),
@@ -258,6 +307,7 @@ def _write_results(
     out.write_text("best.toml", header + dump_toml(best_config))
     out.save_figure(_history_plot(rows, metric, direction), "optimization_history.png")
     pruned = sum(r["state"] == "PRUNED" for r in rows)
+    pruner = "+ Hyperband " if app.tune.prune else "(report-only metric, no pruning) "
     table = ["| study | trial | state | " + metric + " | params |", "|---|---|---|---|---|"]
     table += [f"| {r['study']} | {r['number']} | {r['state']} | {_fmt(r['value'])} | `{r['params']}` |" for r in rows]
     return Report(
@@ -268,7 +318,7 @@ def _write_results(
             "trials_pruned": pruned,
         },
         summary=(
-            f"TPE + Hyperband search over {', '.join(settings.space)}; best {metric} {best['value']:.4f} "
+            f"TPE {pruner}search over {', '.join(settings.space or {})}; best {metric} {best['value']:.4f} "
             f"with {best['params']}. Reproduce with `seek run {app.name} --config best.toml "
             f"--seed {settings.seed}`."
         ),

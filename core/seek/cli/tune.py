@@ -22,8 +22,9 @@ from seek.cli.output import console, table
 @click.option(
     "--space",
     multiple=True,
-    metavar="NAME=LOW:HIGH|A,B",
-    help="Override a search range, e.g. lr=1e-4:1e-2 or batch_size=16,32; repeatable.",
+    metavar="NAME=LOW:HIGH[:log|:int]|A,B",
+    help="Override a search range of one of the app's tunable parameters, e.g. lr=1e-4:1e-2, "
+    "num_leaves=15,31,63 or min_child_samples=10:100:int; repeatable.",
 )
 @click.option(
     "--two-phase",
@@ -57,7 +58,8 @@ def command(
     seed: int,
     no_progress: bool,
 ) -> None:
-    """Search APP's hyper-parameters (TPE sampler, Hyperband pruner) and write best.toml."""
+    """Search APP's hyper-parameters (TPE sampler; Hyperband pruning where the app's metric is reported per
+    epoch) and write best.toml. The parameters and ranges searched are the app's (its TuneSpec)."""
     from seek.app import resolve_device
     from seek.cli import current_manager
     from seek.config import resolve_config
