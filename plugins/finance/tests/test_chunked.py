@@ -83,3 +83,15 @@ def test_partitioned_features_name_a_missing_column(tmp_path: Path) -> None:
     frame = pl.DataFrame({"transaction_id": [1], "timestamp": [datetime(2018, 4, 1)], "customer_id": [1]})
     with pytest.raises(ValueError, match="amount"):
         list(compute_features_partitioned(frame.lazy(), tmp_path / "work"))
+
+
+def test_partitioned_command_writes_the_in_memory_features_and_names_a_missing_file(tmp_path: Path) -> None:
+    from seek_finance.partitioned import main
+
+    frame = simulate(SimulatorConfig(n_customers=40, n_terminals=200, n_days=12, seed=1))
+    frame.write_parquet(tmp_path / "tx.parquet")
+    main([str(tmp_path / "tx.parquet"), str(tmp_path / "features.parquet"), "--rows-per-part", "900"])
+    _assert_same(compute_features(frame, FeatureConfig()), pl.read_parquet(tmp_path / "features.parquet"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["features.parquet", "tx.parquet"]
+    with pytest.raises(SystemExit, match="no such payments file"):
+        main([str(tmp_path / "missing.parquet"), str(tmp_path / "out.parquet")])
