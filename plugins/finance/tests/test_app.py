@@ -196,3 +196,50 @@ def test_seek_data_check_reports_a_negative_amount_a_bad_time_and_a_repeated_id(
     assert "amount: -3 below the minimum" in reasons and "timestamp: not a time is not a timestamp" in reasons
     assert "transaction_id: 1 repeats row 1" in reasons
     assert dims["uniqueness"]["details"]["duplicates"] == 1
+
+
+def test_tune_space_sets_lightgbm_keys_that_the_config_accepts() -> None:
+    from seek.config import resolve_config
+    from seek.tuning import parse_space
+
+    app = FraudApp()
+    assert app.tune is not None and not app.tune.prune
+    space = parse_space([], app)
+    assert set(space) == set(app.tune.params)
+    overrides = []
+    for name, param in space.items():
+        value = param.choices[-1] if param.choices else (int(param.high) if param.integer else param.high)
+        overrides.append(f"{app.tune.params[name]}={value}")
+    config = resolve_config(app.Config, overrides=overrides)
+    assert config.lightgbm.num_leaves == 63 and config.lightgbm.min_child_samples == 200
+
+
+@pytest.mark.slow
+def test_seek_tune_searches_lightgbm_on_the_validation_ap_and_best_toml_reproduces_it(tmp_path, seek_plugins) -> None:
+    import json
+
+    import seek_finance.plugin
+
+    seek_plugins.register(seek_finance.plugin, "finance", distribution="seek-finance")
+    out = tmp_path / "tune"
+    args = ["--tiny", "--set", "sequence.enabled=false", "--device", "cpu"]
+    result = seek_plugins.invoke("tune", "finance-fraud", "--trials", "2", "--out", str(out), "--no-progress", *args)
+    assert result.exit_code == 0, result.output
+    best = json.loads((out / "best_params.json").read_text())
+    assert best["metric"] == "val_average_precision" and set(best["params"]) == set(FraudApp.tune.params)
+    again = tmp_path / "again"
+    rerun = seek_plugins.invoke(
+        "run",
+        "finance-fraud",
+        "--config",
+        str(out / "best.toml"),
+        "--out",
+        str(again),
+        "--no-progress",
+        "--device",
+        "cpu",
+    )
+    assert rerun.exit_code == 0, rerun.output
+    metrics = json.loads((again / "metrics.json").read_text())
+    assert metrics["val_average_precision"] == pytest.approx(best["value"], abs=1e-12)
+    assert 0 < metrics["val_average_precision"] <= 1

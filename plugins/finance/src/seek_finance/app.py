@@ -222,19 +222,28 @@ class FraudApp(App[FraudConfig]):
         "report_top_n": 5,
         "threads": 1,
     }
-    # The core's search (seek.tuning) tunes Trainer-driven settings and prunes on a per-epoch trainer metric:
-    # here the sequence model and its validation loss. LightGBM keys cannot be declared until the core
-    # accepts app-named parameters and a final-report metric (noted for the lead).
+    # LightGBM carries most of the score (fusion weight 0.75-0.95): its settings are searched on the fused
+    # validation-week AP, read from the finished run's report (no per-epoch metric, so no pruning).
     tune: ClassVar[TuneSpec | None] = TuneSpec(
         params={
-            "lr": "sequence.trainer.lr",
-            "weight_decay": "sequence.trainer.weight_decay",
-            "dropout": "sequence.dropout",
-            "batch_size": "sequence.trainer.batch_size",
+            "num_leaves": "lightgbm.num_leaves",
+            "max_depth": "lightgbm.max_depth",
+            "min_child_samples": "lightgbm.min_child_samples",
+            "learning_rate": "lightgbm.learning_rate",
+            "feature_fraction": "lightgbm.feature_fraction",
+            "lambda_l2": "lightgbm.lambda_l2",
         },
-        metric="val_loss",
-        direction="minimize",
-        space={"lr": "3e-4:5e-3", "batch_size": "128,256,512"},
+        metric="val_average_precision",
+        direction="maximize",
+        space={
+            "num_leaves": "7,15,31,63",
+            "max_depth": "4,6,8",
+            "min_child_samples": "10:200:int",
+            "learning_rate": "0.02:0.2:log",
+            "feature_fraction": "0.5:1",
+            "lambda_l2": "0:10",
+        },
+        prune=False,
     )
     artifacts: ClassVar[tuple[ArtifactSpec, ...]] = (
         ArtifactSpec("lightgbm", "lightgbm", "LightGBM on the window features (text model)"),

@@ -196,6 +196,11 @@ def _metrics(
         ts.astype("datetime64[D]").astype(str), cards, y[scored], scores.fused[scored], scores.threshold
     )
     negatives = scores.fused[scored][y[scored] == 0]
+    # Validation-period AP (never the test week): what `seek tune finance-fraud` maximises.
+    metrics |= {
+        f"{p}val_average_precision": _ap(y[split.val], s[split.val])
+        for p, s in (("", scores.fused), ("lgbm_", scores.lgbm))
+    }
     return metrics | {
         "decision_threshold": scores.threshold,
         "fpr_at_threshold": float(np.mean(negatives >= scores.threshold)) if negatives.size else float("nan"),
@@ -207,6 +212,12 @@ def _metrics(
         "known_compromised_removed": float((split.test & split.known).sum()),
         "lgbm_best_iteration": float(booster.best_iteration),
     }
+
+
+def _ap(labels: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(labels, scores)) if labels.min() != labels.max() else float("nan")
 
 
 def _write_predictions(

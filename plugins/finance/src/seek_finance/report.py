@@ -98,13 +98,11 @@ def _models(config: FraudConfig, metrics: dict[str, float], fusion: Fusion, seq:
     for label, prefix in (("fused", ""), ("LightGBM", "lgbm_"), ("sequence (Seek transformer)", "seq_")):
         rows.append(f"| {label} | " + " | ".join(f"{metrics[prefix + k]:.4f}" for k in _MODEL_COLUMNS) + " |")
     rows.append("| Handbook best baselines (its data) | ~0.88 | ~0.69 | ~0.30 | - | - |")
-    if fusion.mode == "weighted":
-        text = (
-            f"weighted: {fusion.weight:.2f} x LightGBM + {1 - fusion.weight:.2f} x sequence "
-            "(weight with the best validation AP)"
-        )
-    else:
-        text = f"stacking: logistic regression {fusion.coef}"
+    rows.append(
+        f"\nValidation-period AP (what `seek tune` maximises): fused {metrics['val_average_precision']:.4f}, "
+        f"LightGBM {metrics['lgbm_val_average_precision']:.4f}."
+    )
+    text = fusion.describe()
     if seq is not None:
         text += f"; sequence model: {seq.train_sequences:,} training sequences of {seq.k} payments, {seq.epochs} epochs"
     return "\n".join(rows) + (
