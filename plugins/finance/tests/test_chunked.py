@@ -95,3 +95,17 @@ def test_partitioned_command_writes_the_in_memory_features_and_names_a_missing_f
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features.parquet", "tx.parquet"]
     with pytest.raises(SystemExit, match="no such payments file"):
         main([str(tmp_path / "missing.parquet"), str(tmp_path / "out.parquet")])
+
+
+def test_a_feature_no_pass_produces_is_an_error_not_a_gap(
+    small_frame: pl.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import seek_finance.partitioned as partitioned
+
+    # As if features.py had put a card feature under a terminal name: the terminal pass cannot make it.
+    owner = partitioned._owner
+    monkeypatch.setattr(partitioned, "_owner", lambda name: "terminal" if name == "cust_count_1h" else owner(name))
+    frame = small_frame.drop("label_available_at", "fraud_scenario")
+    with pytest.raises(RuntimeError, match="cust_count_1h"):
+        list(compute_features_partitioned(frame.lazy(), tmp_path / "work", rows_per_part=3000))
+    assert not (tmp_path / "work").exists()

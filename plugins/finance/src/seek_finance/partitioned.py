@@ -135,13 +135,16 @@ def _pass_features(name: str, frame: pl.DataFrame, cfg: FeatureConfig, mine: lis
     frame = frame.sort(ROW)
     if name in ("terminal", "device"):
         family = frame.with_columns(pl.col(ROW).alias("_row"))
-        if name == "terminal":
-            found = [F._entity_windows(family, "terminal_id", "term", cfg.terminal_windows, ("count",))]
-            if "is_fraud" in frame.columns:
-                found.append(F._terminal_risk(family, cfg))
-        else:
-            found = [F._entity_windows(family, "device_id", "device", cfg.device_windows, ("count",))]
-            found.append(F._device_customers(family))
+        try:
+            if name == "terminal":
+                found = [F._entity_windows(family, "terminal_id", "term", cfg.terminal_windows, ("count",))]
+                if "is_fraud" in frame.columns:
+                    found.append(F._terminal_risk(family, cfg))
+            else:
+                found = [F._entity_windows(family, "device_id", "device", cfg.device_windows, ("count",))]
+                found.append(F._device_customers(family))
+        except (AttributeError, TypeError):  # a family function renamed or re-signed in features.py
+            found = []
         out = frame.select(ROW).hstack([c for part in found for c in part.drop("_row").get_columns()])
         if set(mine) <= set(out.columns):
             return out
