@@ -398,7 +398,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     eff.add_argument("--efficiency", action="store_true", help="run gpu_efficiency.py's sections instead of (a)/(b)")
     eff.add_argument("--eff-presets", nargs="*", default=["large", "xl", "base"])
     eff.add_argument("--dropout", type=float, default=0.0, help="dropout of ours and the peer in the preset table")
-    eff.add_argument("--dropout-presets", nargs="*", default=["large"], help="presets measured again at dropout 0.1")
+    eff.add_argument("--dropout-presets", nargs="*", default=[], help="presets measured again at dropout 0.1")
     eff.add_argument("--small-preset", default="small")
     eff.add_argument(
         "--lengths", type=lambda v: [int(n) for n in v.split(",")], default=[512, 1024, 2048, 4096, 8192, 16384]
@@ -408,13 +408,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     eff.add_argument("--length-steps", type=int, default=5)
     eff.add_argument("--profile-preset", default="large")
+    eff.add_argument("--profile-variants", nargs="*", default=["fp32p", "bf16p", "graphs-bf16p"])
+    eff.add_argument("--profile-dropout", type=float, default=0.0)
+    eff.add_argument(
+        "--variants", nargs="*", default=None, help="first preset's variants (kind-mode[-bf16p][-shipped][-bN])"
+    )
+    eff.add_argument("--other-variants", nargs="*", default=None, help="the other presets' variants")
     eff.add_argument("--old-core", default="", help="core/ of the code before issue 17, profiled in a fresh process")
     eff.add_argument("--core", default="", help=argparse.SUPPRESS)
     eff.add_argument("--profile-worker", type=Path, help=argparse.SUPPRESS)
     eff.add_argument("--budget-s", type=float, default=560.0, help="skip what would start after this many seconds")
     eff.add_argument("--modes", nargs="*", default=["compile", "graphs"], help="compile modes besides eager")
     eff.add_argument("--repeats", type=int, default=2, help="interleaved tries of Trainer and bare loop (best kept)")
-    eff.add_argument("--no-switch-row", dest="switch_row", action="store_false")
     eff.add_argument("--no-peer", action="store_true")
     eff.add_argument("--device", default="cuda")
     args = parser.parse_args(argv)
@@ -429,6 +434,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         args.seq, args.batch, args.warmup, args.steps, args.lengths = 64, 2, 1, 2, [32, 64]
         args.length_settings = [{"preset": "tiny", "precision": "fp32", "batch": 1}]
         args.profile_preset, args.length_steps = "tiny", 2
+        args.profile_variants = ["fp32p", "bf16p"]
     if args.smoke and args.worker is None:
         args.presets, args.seq, args.batch = ["tiny"], 64, 4
         args.ddp_preset, args.ddp_seq, args.ddp_batch = "tiny", 64, 4
@@ -499,6 +505,12 @@ def efficiency(args: argparse.Namespace) -> None:
     import gpu_efficiency
 
     args.presets = args.eff_presets
+    args.variants = args.variants if args.variants is not None else gpu_efficiency.LARGE_VARIANTS
+    args.other_variants = args.other_variants if args.other_variants is not None else gpu_efficiency.OTHER_VARIANTS
+    if args.smoke:  # eager only: compiling on a small CPU takes minutes
+        eager = ["trainer-eager", "bare-eager", "trainer-eager-bf16p", "bare-eager-bf16p", "trainer-eager-shipped"]
+        args.variants = args.other_variants = [*eager, "trainer-eager-bf16p-b4", "peer-eager"]
+        args.modes = []
     if args.profile_worker is not None:
         result = gpu_efficiency.profile_step(args.profile_preset, args)
         args.profile_worker.write_text(json.dumps(result))

@@ -92,7 +92,7 @@ def make_step(model: nn.Module, precision: str = "bf16", mode: str | None = None
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
 
     def step(x: Tensor, y: Tensor) -> Tensor:
-        if mode == "reduce-overhead":
+        if mode in ("reduce-overhead", "max-autotune"):
             torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(device.type, dtype=dtype, enabled=precision == "bf16"):
             loss = F.cross_entropy(model(x).float(), y)

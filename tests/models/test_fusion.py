@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from seek.models import SeekConfig, SeekTransformer
-from seek.models.attention import HierarchicalAttention
+from seek.models.attention import HierarchicalAttention, stacked_linear
+from seek.models.blocks import SeekBlock
 from seek.models.fusion import MultiScaleFusion
 
 
@@ -71,7 +72,15 @@ def test_batched_fusion_equals_the_broadcast_formula_it_replaced_in_fp32() -> No
         torch.testing.assert_close(new, old, rtol=0, atol=1e-5)
 
 
-def test_whole_model_equals_the_model_with_the_old_fusion_in_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+def old_block(block: SeekBlock, h: torch.Tensor, valid: torch.Tensor | None, full: bool = False) -> torch.Tensor:
+    """The Seek block before issue 17: its own gate matmul, separate branch projections, broadcast fusion."""
+    assert not full
+    x = block.norm1(h)
+    h = h + block.drop(broadcast_fusion(block.fusion, x, block.attn(x, valid)))
+    return h + block.drop(block.ffn(block.norm2(h)))
+
+
+def test_whole_model_equals_the_model_with_the_old_block_in_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = SeekConfig.preset("tiny", vocab_size=50, head="token", num_outputs=3, segment_size=8, dropout=0.0)
     torch.manual_seed(0)
     model = SeekTransformer(cfg)
@@ -87,7 +96,47 @@ def test_whole_model_equals_the_model_with_the_old_fusion_in_fp32(monkeypatch: p
         return [out.detach()] + [p.grad.clone() for p in model.parameters()]
 
     new = run()
-    monkeypatch.setattr(MultiScaleFusion, "forward", broadcast_fusion)
+    monkeypatch.setattr(SeekBlock, "forward", old_block)
     old = run()
     for a, b in zip(new, old, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_the_compiled_form_of_the_fusion_equals_the_eager_batched_matmul_in_fp32(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch.manual_seed(0)
+    fusion = MultiScaleFusion(16)
+    torch.nn.init.normal_(fusion.gate.weight, std=0.5)
+    x = torch.randn(2, 24, 16)
+    branches = (torch.randn(2, 24, 16), torch.randn(2, 3, 16), torch.randn(2, 16))
+    results = []
+    for compiling in (False, True):
+        monkeypatch.setattr(torch.compiler, "is_compiling", lambda c=compiling: c)
+        leaves = [t.clone().requires_grad_(True) for t in (x, *branches)]
+        out = fusion(leaves[0], tuple(leaves[1:]))
+        out.pow(2).sum().backward()
+        results.append([out.detach()] + [t.grad for t in leaves] + [fusion.gate.weight.grad.clone()])
+        fusion.zero_grad()
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+
+
+def test_stacked_linear_equals_the_layers_applied_one_by_one() -> None:
+    torch.manual_seed(0)
+    first, second = torch.nn.Linear(12, 9), torch.nn.Linear(12, 3)
+    x = torch.randn(4, 5, 12, requires_grad=True)
+    a, b, c = stacked_linear(x, (first, second), (6, 3, 3))
+    assert (a.shape, b.shape, c.shape) == ((4, 5, 6), (4, 5, 3), (4, 5, 3))
+    expected = torch.cat((first(x), second(x)), dim=-1)
+    torch.testing.assert_close(torch.cat((a, b, c), dim=-1), expected, rtol=0, atol=1e-6)
+    (a.sum() + 2 * c.sum()).backward()
+    got = [t.grad.clone() for t in (x, first.weight, second.weight, second.bias)]
+    for t in (x, first.weight, second.weight, second.bias):
+        t.grad = None
+    ref = torch.cat((first(x), second(x)), dim=-1)
+    (ref[..., :6].sum() + 2 * ref[..., 9:].sum()).backward()
+    for g, t in zip(got, (x, first.weight, second.weight, second.bias), strict=True):
+        torch.testing.assert_close(g, t.grad, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="do not add up"):
+        stacked_linear(x, (first, second), (6, 3))

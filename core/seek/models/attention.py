@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -42,9 +44,38 @@ class SelfAttention(nn.Module):
         qkv = self.qkv(x)
         heads = qkv.shape[-1] // (3 * head_dim)  # num_heads, or this rank's share under tensor parallelism
         q, k, v = qkv.view(n, t, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+        return self.attend(q, k, v, valid)
+
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, valid: Tensor | None) -> Tensor:
+        """Output projection of SDPA over heads ``q``, ``k``, ``v`` (N, heads, T, head_dim)."""
+        n, heads, t, head_dim = q.shape
         mask = None if valid is None else pair_mask(valid)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out(y.transpose(1, 2).reshape(n, t, heads * head_dim))
+
+
+def stacked_linear(x: Tensor, layers: Sequence[nn.Linear], chunks: Sequence[int]) -> list[Tensor]:
+    """The outputs of ``layers`` on the same ``x``, concatenated and split into ``chunks``, from one matmul.
+
+    Layers reading the same input cost one pass over it and one well-shaped GEMM instead of a second,
+    tall-and-thin one (a 3-wide gate fits the matrix units badly, forward and backward). The stacked
+    rows are padded to a multiple of 8 so the output stays 16-byte aligned in bf16 and the GEMM keeps
+    its fast kernels; the padding repeats the last row, detached (no zeros to fill, no gradient), and
+    its outputs are dropped. Splitting the one output straight into ``chunks`` makes the backward one
+    concatenation.
+    """
+    rows = sum(layer.out_features for layer in layers)
+    if sum(chunks) != rows:
+        raise ValueError(f"stacked_linear: chunks {list(chunks)} do not add up to the {rows} output features")
+    pad = (-rows) % 8
+    last = layers[-1].weight
+    weight = torch.cat([*(layer.weight for layer in layers), last[-1:].detach().expand(pad, last.shape[1])])
+    bias = None
+    if any(layer.bias is not None for layer in layers):
+        parts = [layer.bias if layer.bias is not None else last.new_zeros(layer.out_features) for layer in layers]
+        bias = torch.cat([*parts, parts[-1][-1:].detach().expand(pad)])
+    out = F.linear(x, weight, bias)
+    return list(out.split([*chunks, pad], dim=-1)[: len(chunks)])
 
 
 class HierarchicalAttention(nn.Module):
@@ -67,13 +98,29 @@ class HierarchicalAttention(nn.Module):
 
     def forward(self, x: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
         """Return the (token, segment, sequence) branches of ``x`` (B, L, D), L a multiple of segment_size."""
+        branches, _ = self.branches_and_gate(x, valid, None)
+        return branches
+
+    def branches_and_gate(
+        self, x: Tensor, valid: Tensor | None, gate: nn.Linear | None
+    ) -> tuple[tuple[Tensor, Tensor, Tensor], Tensor | None]:
+        """The three branches and, when ``gate`` is given, ``gate(x)`` computed in the local qkv matmul."""
         b, length, d = x.shape
         s = self.segment_size
         n = length // s
         xs = x.reshape(b * n, s, d)
         vs = None if valid is None else valid.reshape(b * n, s)
 
-        token = self.local(xs, vs).reshape(b, length, d)
+        logits = None
+        if gate is None or not isinstance(self.local.qkv, nn.Linear):  # tensor parallelism splits qkv
+            token = self.local(xs, vs).reshape(b, length, d)
+            logits = None if gate is None else gate(x)
+        else:
+            *qkv, logits = stacked_linear(xs, (self.local.qkv, gate), (d, d, d, gate.out_features))
+            heads = self.local.num_heads
+            q, k, v = (part.view(b * n, s, heads, d // heads).transpose(1, 2) for part in qkv)
+            token = self.local.attend(q, k, v, vs).reshape(b, length, d)
+            logits = logits.reshape(b, length, -1)
 
         summaries = self.summary(masked_mean(xs, vs, dim=1)).view(b, n, d)
         seg_valid = None if vs is None else vs.any(dim=1).view(b, n)
@@ -82,7 +129,7 @@ class HierarchicalAttention(nn.Module):
         # Weight segments by their number of real tokens so this equals a token-level masked mean.
         counts = None if vs is None else vs.sum(dim=1).view(b, n)
         sequence = self.sequence(masked_mean(segment, counts, dim=1))
-        return token, segment, sequence
+        return (token, segment, sequence), logits
 
 
 def segment_padding(length: int, segment_size: int) -> int:

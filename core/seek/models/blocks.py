@@ -30,7 +30,11 @@ class SeekBlock(nn.Module):
         full-attention block on its local-attention weights, skipping the coarse branches and the fusion.
         """
         x = self.norm1(h)
-        mixed = self.attn.local(x, valid) if full else self.fusion(x, self.attn(x, valid))
+        if full:
+            mixed = self.attn.local(x, valid)
+        else:
+            branches, logits = self.attn.branches_and_gate(x, valid, self.fusion.gate)
+            mixed = self.fusion(x, branches, logits)
         h = h + self.drop(mixed)
         return h + self.drop(self.ffn(self.norm2(h)))
 

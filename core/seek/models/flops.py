@@ -20,7 +20,7 @@ def _parts(config: SeekConfig, seq_len: int, batch_size: int) -> tuple[int, int,
             + 2 * n * d * d  # segment summary projection
             + 8 * n * d * d  # global q, k, v, out projections
             + 2 * d * d  # sequence branch projection
-            + 2 * length * d * 3  # fusion gate
+            + 2 * length * d * (3 + (-(3 * d + 3)) % 8)  # fusion gate, in the qkv matmul padded to 8 rows
             + 4 * length * d  # coarse branches mixed in by one batched (S, 2) @ (2, D) matmul per segment
         )
         core = 4 * length * s * d + 4 * n * n * d  # local scores + mixing inside segments; global across them

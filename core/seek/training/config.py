@@ -49,6 +49,11 @@ class TrainerConfig(BaseModel):
     tp_size: int = Field(1, ge=1, strict=True, description="tensor-parallel ranks per model replica (fsdp+tp)")
     grad_compression: Literal["bf16", "fp16", "powersgd"] | None = None
     powersgd_rank: int = Field(4, ge=1, strict=True)
+    param_dtype: Literal["fp32", "bf16"] = Field(
+        "fp32",
+        description="'bf16': inside fit the model holds bf16 parameters and computes in bf16 throughout (no autocast), "
+        "the optimiser steps fp32 master copies (needs precision='bf16', one process)",
+    )
     compile: bool = Field(False, description="torch.compile each transformer block in place (regional compilation)")
     compile_mode: Literal["default", "reduce-overhead"] = Field(
         "default", description="torch.compile mode; 'reduce-overhead' replays each block as CUDA graphs"
@@ -68,6 +73,8 @@ class TrainerConfig(BaseModel):
             )
         if self.tp_size > 1 and self.distributed != "fsdp+tp":
             raise ValueError("tp_size: tensor parallelism needs distributed='fsdp+tp'")
+        if self.param_dtype == "bf16" and self.precision != "bf16":
+            raise ValueError(f"param_dtype: 'bf16' parameters need precision='bf16', not {self.precision!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from seek.training.data import as_dataset, epoch_plan, loader, steps_per_epoch, 
 from seek.training.evaluation import forward_all
 from seek.training.history import write_history, write_loss_curve
 from seek.training.losses import default_loss, default_metrics, model_head
+from seek.training.master_weights import MasterWeights
 from seek.training.progress import ProgressBar, StepLogs
 from seek.training.schedule import build_scheduler
 from seek.training.state_dicts import load_model_state, load_optimizer_state, model_state, optimizer_state
@@ -100,6 +101,11 @@ class Trainer:
         self.run = run
         self.progress = progress
         self.model = model.to(self.device)
+        self._masters: MasterWeights | None = None
+        if self.config.param_dtype == "bf16":
+            if self.dist.enabled:
+                raise ConfigError("trainer.param_dtype='bf16' runs in one process for now; use 'fp32' under torchrun")
+            self._masters = MasterWeights(self.model)
         if self.config.compile:
             compile_blocks(self.model, self.config.compile_mode)
         self._graphs = self.config.compile and self.config.compile_mode == "reduce-overhead"
@@ -143,8 +149,10 @@ class Trainer:
     def _build_optimizer(self) -> torch.optim.Optimizer:
         import torch
 
-        decay = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
-        plain = [p for p in self.model.parameters() if p.requires_grad and p.dim() < 2]
+        decay: list[torch.Tensor] = [p for p in self.model.parameters() if p.requires_grad and p.dim() >= 2]
+        plain: list[torch.Tensor] = [p for p in self.model.parameters() if p.requires_grad and p.dim() < 2]
+        if self._masters is not None:  # the optimiser steps the fp32 masters, in the same order and groups
+            decay, plain = [self._masters.master(p) for p in decay], [self._masters.master(p) for p in plain]
         groups = [
             {"params": params, "weight_decay": wd}
             for params, wd in ((decay, self.config.weight_decay), (plain, 0.0))
@@ -160,7 +168,7 @@ class Trainer:
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         import torch
 
-        if self.config.precision == "fp32":
+        if self.config.precision == "fp32" or self._lowp:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.config.precision == "bf16" else torch.float16
         return torch.autocast(device_type=self.device.type, dtype=dtype)
@@ -208,11 +216,15 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_start(self)
         bar = ProgressBar(self.progress and self.dist.is_main)
+        if self._masters is not None:
+            self._masters.enter()
         try:
             while not self.state.finished:
                 self._train_epoch(train, val, per_epoch, bar)
         finally:
             bar.close()
+            if self._masters is not None:
+                self._masters.exit()
         state = self.state
         result = FitResult(state.history, state.best, state.best_epoch, state.stopped_early, resumed_from)
         if cfg.restore_best and state.best_epoch is not None:
@@ -280,6 +292,18 @@ class Trainer:
         self._end_epoch(val, epoch_no, time.perf_counter() - started, bar)
 
     @property
+    def _lowp(self) -> bool:
+        """True while the model holds bf16 parameters (inside ``fit`` with ``param_dtype='bf16'``)."""
+        return self._masters is not None and self._masters.active
+
+    def _weights(self) -> dict[str, Any]:
+        """The model state to checkpoint: the fp32 masters while the model runs in bf16."""
+        if self._lowp:
+            assert self._masters is not None
+            return self._masters.state_dict()
+        return model_state(self.model, self._fsdp)
+
+    @property
     def _pin(self) -> bool:
         return self.device.type == "cuda"
 
@@ -289,18 +313,26 @@ class Trainer:
 
         if self.scaler.is_enabled():
             self.scaler.unscale_(self.optimizer)
+        stepped: Any = self.model.parameters()
+        if self._lowp:
+            assert self._masters is not None
+            self._masters.grads_to_masters()
+            stepped = self._masters.masters
         grad_norm: float | torch.Tensor = float("nan")
         if self.config.grad_clip and self._tp > 1:
             from seek.training.tensor_parallel import clip_grad_norm_
 
-            grad_norm = clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            grad_norm = clip_grad_norm_(stepped, self.config.grad_clip)
         elif self.config.grad_clip:
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(stepped, self.config.grad_clip)
             grad_norm = norm.full_tensor() if hasattr(norm, "full_tensor") else norm
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self._lowp:
+            assert self._masters is not None
+            self._masters.masters_to_params()
         return grad_norm
 
     def _sync_loss(self) -> None:
@@ -404,7 +436,7 @@ class Trainer:
             weights: dict[str, Any] = {}
             optimizer: dict[str, Any] = {}
         else:
-            weights = model_state(self.model, self._fsdp)
+            weights = self._weights()
             optimizer = optimizer_state(self.model, self.optimizer, self._fsdp)
         rng = dist_.gather_tensors(ckpt.capture_rng(self.device), self.dist, self.device)
         if self.dist.is_main:
@@ -470,7 +502,7 @@ class Trainer:
         return str(path)
 
     def _save_best(self) -> None:
-        weights = model_state(self.model, self._fsdp)
+        weights = self._weights()
         if self.checkpoint_dir is None:
             self._best_weights = weights
         elif self.dist.is_main:
