@@ -81,6 +81,16 @@ def _brute(frame: pl.DataFrame, row: dict) -> dict:
     ]
     out["term_known_count_7d"] = len(term)
     out["term_risk_7d"] = sum(r["is_fraud"] for r in term) / len(term) if term else 0.0
+    known = [
+        r["timestamp"]
+        for r in rows
+        if r["terminal_id"] == row["terminal_id"]
+        and r["is_fraud"] == 1
+        and end - timedelta(days=30) <= r["timestamp"] < end
+    ]
+    days = lambda at: (t - at).total_seconds() / 86400  # noqa: E731
+    out["term_days_since_last_known_fraud"] = days(max(known)) if known else None
+    out["term_days_since_first_known_fraud"] = days(min(known)) if known else None
     on_device = [r for r in rows if r["device_id"] == row["device_id"] and r["timestamp"] < t]
     out["device_n_customers"] = len({r["customer_id"] for r in on_device})
     out["device_new_for_customer"] = int(row["customer_id"] not in {r["customer_id"] for r in on_device})
@@ -114,6 +124,25 @@ def _tied_frame(first_id: int, second_id: int) -> pl.DataFrame:
             "amount": [10.0, 20.0, 30.0, 40.0],
         }
     )
+
+
+def test_known_fraud_ages_count_only_labels_past_the_delay_within_the_longest_risk_window() -> None:
+    day = datetime(2020, 3, 1)
+    at = [day, day + timedelta(days=2), day + timedelta(days=9), day + timedelta(days=10), day + timedelta(days=45)]
+    frame = pl.DataFrame(
+        {
+            "transaction_id": [1, 2, 3, 4, 5],
+            "timestamp": at,
+            "customer_id": [1, 2, 3, 4, 5],
+            "terminal_id": [8, 8, 8, 8, 8],
+            "amount": [10.0] * 5,
+            "is_fraud": [1, 1, 0, 0, 0],
+        }
+    )
+    feats = compute_features(frame, CFG)
+    # Day 9: the day-2 fraud is known from day 9 on only strictly after; at exactly t - 7 days it is not yet.
+    assert feats["term_days_since_last_known_fraud"].to_list() == [None, None, 9.0, 8.0, None]
+    assert feats["term_days_since_first_known_fraud"].to_list() == [None, None, 9.0, 10.0, None]
 
 
 def test_same_timestamp_payments_do_not_see_each_other() -> None:

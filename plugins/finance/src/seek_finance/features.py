@@ -25,6 +25,8 @@ EARTH_RADIUS_KM = 6371.0088
 #: The shortest time gap used to turn a distance into a speed (one minute, in hours).
 MIN_GAP_HOURS = 1.0 / 60.0
 NIGHT_HOURS = (22, 6)
+#: Days since the terminal's last / first known fraud within the longest risk window.
+LAST_FRAUD, FIRST_FRAUD = "term_days_since_last_known_fraud", "term_days_since_first_known_fraud"
 SESSION_COUNTS = {
     "login_fail": ("login_fail",),
     "password_reset": ("password_reset",),
@@ -71,6 +73,8 @@ def feature_names(columns: list[str] | tuple[str, ...], cfg: FeatureConfig) -> l
     if has["labels"]:
         for w in map(n, cfg.risk_windows):
             names += [f"term_known_count_{w}", f"term_risk_{w}"]
+        if cfg.risk_windows:
+            names += [LAST_FRAUD, FIRST_FRAUD]
     if has["device"]:
         names += [f"cust_distinct_devices_{n(w)}" for w in cfg.distinct_windows]
         names += ["device_new_for_customer", "device_n_customers"]
@@ -232,7 +236,53 @@ def _terminal_risk(frame: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
         n = pl.col("cn_end") - pl.col(f"cn_{w}")
         f = pl.col("cf_end") - pl.col(f"cf_{w}")
         cols += [n.alias(f"term_known_count_{w}"), pl.when(n > 0).then(f / n).otherwise(0.0).alias(f"term_risk_{w}")]
-    return out.select("_row", *cols).sort("_row")
+    out = out.select("_row", *cols)
+    if cfg.risk_windows:
+        out = out.hstack(_known_fraud_ages(frame, end, max(cfg.risk_windows)).drop("_row"))
+    return out.sort("_row")
+
+
+def _known_fraud_ages(frame: pl.DataFrame, end: pl.Expr, longest: timedelta) -> pl.DataFrame:
+    """Days since the terminal's last and first known fraud in ``[end - longest, end)`` (null if none), by ``_row``.
+
+    A run of frauds that is long known may be over (a compromise ends), a fresh one has just begun: the
+    age of the first one tells them apart where a risk ratio cannot.
+    """
+    import polars as pl
+
+    frauds = (
+        frame.filter(pl.col("is_fraud").fill_null(0) == 1)
+        .select("terminal_id", pl.col("timestamp").alias("at"))
+        .sort("at")
+    )
+    q = frame.select("_row", "terminal_id", "timestamp", end.alias("q"), (end - longest).alias("q0"))
+    # Both sides are in time order (check_sortedness off, as in _terminal_risk).
+    last = q.set_sorted("q").join_asof(
+        frauds,
+        left_on="q",
+        right_on="at",
+        by="terminal_id",
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    first = q.set_sorted("q0").join_asof(
+        frauds,
+        left_on="q0",
+        right_on="at",
+        by="terminal_id",
+        strategy="forward",
+        allow_exact_matches=True,
+        check_sortedness=False,
+    )
+    days = (pl.col("timestamp") - pl.col("at")).dt.total_microseconds() / 86_400e6
+    return pl.DataFrame(
+        [
+            q.get_column("_row"),
+            last.select(pl.when(pl.col("at") >= pl.col("q0")).then(days)).to_series().alias(LAST_FRAUD),
+            first.select(pl.when(pl.col("at") < pl.col("q")).then(days)).to_series().alias(FIRST_FRAUD),
+        ]
+    )
 
 
 def compute_features(frame: pl.DataFrame, cfg: FeatureConfig | None = None) -> pl.DataFrame:

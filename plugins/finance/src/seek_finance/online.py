@@ -15,12 +15,14 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate
+from itertools import accumulate, islice
 from typing import Any
 
 from seek.errors import DataError
 from seek_finance.features import (
     EARTH_RADIUS_KM,
+    FIRST_FRAUD,
+    LAST_FRAUD,
     MIN_GAP_HOURS,
     NIGHT_HOURS,
     SESSION_COUNTS,
@@ -31,6 +33,7 @@ from seek_finance.features import (
 from seek_finance.state_store import Card, Device, MemoryStore, StateStore, Terminal
 
 _US = 1_000_000
+_US_PER_DAY = 86_400e6
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -189,6 +192,11 @@ class OnlineState:
                 n = stop - first
                 out[f"term_known_count_{name}"] = n
                 out[f"term_risk_{name}"] = (frauds[stop] - frauds[first]) / n if n else 0.0
+            if self.risk_w:
+                start = bisect_left(times, end - max(span for _, span in self.risk_w))
+                known = [e[0] for e in islice(term.events, start, stop) if e[1] == 1] if term else []
+                out[LAST_FRAUD] = (t - known[-1]) / _US_PER_DAY if known else None
+                out[FIRST_FRAUD] = (t - known[0]) / _US_PER_DAY if known else None
 
     def _device_features(self, tx: Mapping[str, Any], t: int, out: dict[str, Any], dev: Device | None) -> None:
         first = dev.first_seen.get(tx["customer_id"]) if dev else None
