@@ -45,6 +45,12 @@ VARIANTS: dict[str, tuple[list[str], bool]] = {
         False,
     ),
 }
+_OLD = VARIANTS["old settings (15,000 sequences, 2 epochs, mean readout, no events)"][0]
+VARIANTS["k=32, old settings"] = ([*_OLD, "sequence.k=32", "sequence.segment=32"], False)
+VARIANTS["k=32, old settings but the current readout"] = (
+    [*_OLD, "sequence.k=32", "sequence.segment=32", "sequence.readout=current"],
+    False,
+)
 HANDBOOK = ["simulator.devices=false", "simulator.sessions=false"]
 
 
