@@ -4,7 +4,7 @@
     nice -n 10 python benchmarks/bench_finance_scale.py --sizes 143000 --no-memory-above 12000000 \
         --out benchmarks/results/finance_scale_50m.json
 
-A size is a number of simulated customers over 183 days (the Handbook's period, Handbook mode: transactions
+A size is a number of simulated customers over 183 days (``--days``; the Handbook's period, Handbook mode: transactions
 only; 5 000 customers give ~1.75 M payments, 28 500 ~10 M, 143 000 ~50 M), generated block by block of 7
 days (``write_simulation``) into one parquet file. Each measurement runs in its own process (peak RSS is that
 process's VmHWM) on that file and writes its features to parquet; the partitioned output is compared with
@@ -31,7 +31,7 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def _child(kind: str, data: Path, out: Path, customers: int) -> None:
+def _child(kind: str, data: Path, out: Path, customers: int, days: int) -> None:
     import polars as pl
 
     from seek_finance.app import FeatureConfig, SimulatorConfig
@@ -44,7 +44,7 @@ def _child(kind: str, data: Path, out: Path, customers: int) -> None:
     started = time.perf_counter()
     result: dict[str, object] = {}
     if kind == "simulate":
-        sim = SimulatorConfig(n_customers=customers, n_days=183, devices=False, sessions=False)
+        sim = SimulatorConfig(n_customers=customers, n_days=days, devices=False, sessions=False)
         result["payments"] = write_simulation(data, sim, days_per_block=7)
     elif kind == "memory":
         compute_features(pl.read_parquet(data), cfg).write_parquet(out / "memory.parquet")
@@ -58,9 +58,9 @@ def _child(kind: str, data: Path, out: Path, customers: int) -> None:
     print(json.dumps(result))
 
 
-def _measure(kind: str, data: Path, out: Path, customers: int) -> dict:
+def _measure(kind: str, data: Path, out: Path, customers: int, days: int) -> dict:
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(data), str(out), str(customers)],
+        [sys.executable, __file__, "--child", kind, str(data), str(out), str(customers), str(days)],
         capture_output=True,
         text=True,
     )
@@ -81,11 +81,12 @@ def _same(a_path: Path, b_path: Path) -> bool:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        _child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5]))
+        _child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 28500], help="customers per size")
     parser.add_argument("--no-memory-above", type=int, default=12_000_000, help="skip the in-memory run above N rows")
+    parser.add_argument("--days", type=int, default=183, help="simulated days (183: the Handbook's period)")
     parser.add_argument("--chunked", action="store_true", help="also time the 30-day time chunks")
     parser.add_argument("--work", type=Path, default=Path("/tmp/finance-scale"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finance_scale.json"))
@@ -95,14 +96,15 @@ def main() -> None:
         work = args.work / str(customers)
         work.mkdir(parents=True, exist_ok=True)
         data = work / "tx.parquet"
-        row: dict[str, object] = {"customers": customers, "days": 183, "load_before": round(os.getloadavg()[0], 1)}
-        sim = _measure("simulate", data, work, customers)
+        load = round(os.getloadavg()[0], 1)
+        row: dict[str, object] = {"customers": customers, "days": args.days, "load_before": load}
+        sim = _measure("simulate", data, work, customers, args.days)
         row |= {"payments": sim.get("payments"), "simulate": sim}
-        row["partitioned"] = _measure("partitioned", data, work, customers)
+        row["partitioned"] = _measure("partitioned", data, work, customers, args.days)
         if args.chunked:
-            row["chunked"] = _measure("chunked", data, work, customers)
+            row["chunked"] = _measure("chunked", data, work, customers, args.days)
         if isinstance(row["payments"], int) and row["payments"] <= args.no_memory_above:
-            row["memory"] = _measure("memory", data, work, customers)
+            row["memory"] = _measure("memory", data, work, customers, args.days)
             if (work / "memory.parquet").exists() and (work / "partitioned.parquet").exists():
                 row["equal"] = _same(work / "memory.parquet", work / "partitioned.parquet")
         row["load_after"] = round(os.getloadavg()[0], 1)
