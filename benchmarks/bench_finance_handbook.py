@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--ceiling", action="store_true", help="only the AUC-ROC ceiling of each seed (no runs)")
     parser.add_argument("--set", dest="extra", action="append", default=[], help="override for every run")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finance_handbook.json"))
+    parser.add_argument("--keep", type=Path, help="keep the run folders here (e.g. for bench_finance_online.py)")
     args = parser.parse_args()
     if args.ceiling:
         ceilings = {seed: auc_ceiling(seed) for seed in args.seeds}
@@ -106,7 +107,7 @@ def main() -> None:
         return
     results: dict = {"seeds": {}, "ablation": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = args.keep or Path(tmp)
         for seed in args.seeds:
             results["seeds"][seed] = run([*HANDBOOK, f"simulator.seed={seed}", *args.extra], root, f"seed-{seed}")
             args.out.write_text(json.dumps(results, indent=1))

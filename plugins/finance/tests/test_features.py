@@ -143,6 +143,9 @@ def test_known_fraud_ages_count_only_labels_past_the_delay_within_the_longest_ri
     # Day 9: the day-2 fraud is known from day 9 on only strictly after; at exactly t - 7 days it is not yet.
     assert feats["term_days_since_last_known_fraud"].to_list() == [None, None, 9.0, 8.0, None]
     assert feats["term_days_since_first_known_fraud"].to_list() == [None, None, 9.0, 10.0, None]
+    off = FeatureConfig(fraud_ages=False)
+    assert "term_days_since_last_known_fraud" not in compute_features(frame, off).columns
+    assert "term_days_since_first_known_fraud" not in feature_names(frame.columns, off)
 
 
 def test_same_timestamp_payments_do_not_see_each_other() -> None:

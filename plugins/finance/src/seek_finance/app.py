@@ -67,6 +67,9 @@ class FeatureConfig(AppConfig):
         description="amount / card mean in these windows (each also a customer window)",
     )
     device_windows: list[Duration] = Field([timedelta(days=1)], description="device count windows")
+    fraud_ages: bool = Field(
+        True, description="days since the terminal's last and first known fraud within the longest risk window"
+    )
     usual_window: Duration = Field(timedelta(days=30), description="window of the card's usual IP position")
     label_delay: Duration = Field(
         timedelta(days=7), description="time until a label is known: terminal risk and the protocol's delay period"

@@ -73,7 +73,7 @@ def feature_names(columns: list[str] | tuple[str, ...], cfg: FeatureConfig) -> l
     if has["labels"]:
         for w in map(n, cfg.risk_windows):
             names += [f"term_known_count_{w}", f"term_risk_{w}"]
-        if cfg.risk_windows:
+        if cfg.risk_windows and cfg.fraud_ages:
             names += [LAST_FRAUD, FIRST_FRAUD]
     if has["device"]:
         names += [f"cust_distinct_devices_{n(w)}" for w in cfg.distinct_windows]
@@ -237,7 +237,7 @@ def _terminal_risk(frame: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
         f = pl.col("cf_end") - pl.col(f"cf_{w}")
         cols += [n.alias(f"term_known_count_{w}"), pl.when(n > 0).then(f / n).otherwise(0.0).alias(f"term_risk_{w}")]
     out = out.select("_row", *cols)
-    if cfg.risk_windows:
+    if cfg.risk_windows and cfg.fraud_ages:
         out = out.hstack(_known_fraud_ages(frame, end, max(cfg.risk_windows)).drop("_row"))
     return out.sort("_row")
 

@@ -82,6 +82,7 @@ class OnlineState:
         self.has_session = "session_n_events" in has
         self.has_labels = any(n.startswith("term_risk_") for n in has)
         self.has_mcc = "mcc" in has
+        self.has_ages = LAST_FRAUD in has
         w = lambda ws: [(window_name(x), _micros(x)) for x in ws]  # noqa: E731
         self.cust_w, self.dist_w = w(self.cfg.customer_windows), w(self.cfg.distinct_windows)
         self.term_w, self.risk_w = w(self.cfg.terminal_windows), w(self.cfg.risk_windows)
@@ -192,7 +193,7 @@ class OnlineState:
                 n = stop - first
                 out[f"term_known_count_{name}"] = n
                 out[f"term_risk_{name}"] = (frauds[stop] - frauds[first]) / n if n else 0.0
-            if self.risk_w:
+            if self.has_ages:
                 start = bisect_left(times, end - max(span for _, span in self.risk_w))
                 known = [e[0] for e in islice(term.events, start, stop) if e[1] == 1] if term else []
                 out[LAST_FRAUD] = (t - known[-1]) / _US_PER_DAY if known else None
