@@ -2,6 +2,7 @@
 
     python benchmarks/bench_finance_feature_ideas.py --seeds 0 1 2
     python benchmarks/bench_finance_feature_ideas.py --seeds 0 --set lightgbm.num_leaves=31
+    python benchmarks/bench_finance_feature_ideas.py --seeds 0 --search 14   # FraudApp.tune's space, LightGBM alone
 
 Same data, periods and LightGBM settings as `seek run finance-fraud --set simulator.devices=false --set
 simulator.sessions=false` (plus any ``--set``); LightGBM alone is trained on the app's features, on them
@@ -75,6 +76,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--set", dest="extra", action="append", default=[], help="config override (e.g. lightgbm)")
     parser.add_argument("--groups", nargs="*", help="only these groups (labels as printed)")
+    parser.add_argument("--search", type=int, default=0, help="instead: N TPE trials of FraudApp.tune's space")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finance_feature_ideas.json"))
     args = parser.parse_args()
     import polars as pl
@@ -107,6 +109,10 @@ def main() -> None:
         if args.groups:
             groups = {k: v for k, v in groups.items() if k in args.groups}
         split = split_rows(feats, periods_for(tx.frame, config), config, "simulator")
+        if args.search:
+            results["seeds"][seed] = search(feats, app, split, config, args.search)
+            args.out.write_text(json.dumps(results, indent=1))
+            continue
         y = feats.get_column("is_fraud").fill_null(0).to_numpy().astype(np.int64)
         scored = split.scored
         days = feats.get_column("timestamp").to_numpy()[scored].astype("datetime64[D]").astype(np.int64)
@@ -125,6 +131,45 @@ def main() -> None:
             per_seed[label] = row
             print(seed, label, row, flush=True)
             args.out.write_text(json.dumps(results, indent=1))
+
+
+def search(feats, names, split, config, trials):  # type: ignore[no-untyped-def]
+    """The search `seek tune finance-fraud` runs, on LightGBM alone: TPE, validation-week AP; test figures kept."""
+    import optuna
+    import polars as pl
+    from sklearn.metrics import average_precision_score
+
+    from seek.tuning import parse_space
+    from seek_finance import model as md
+    from seek_finance.app import FraudApp
+    from seek_finance.evaluate import score_metrics
+
+    space = parse_space([], FraudApp())
+    y = feats.get_column("is_fraud").fill_null(0).to_numpy().astype(np.int64)
+    x = feats.select(names).cast(pl.Float64).to_numpy()
+    scored, train, val = split.scored, split.train, split.val
+    days = feats.get_column("timestamp").to_numpy()[scored].astype("datetime64[D]").astype(np.int64)
+    cards = feats.get_column("customer_id").to_numpy()[scored]
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {name: param.suggest(trial, name) for name, param in space.items()}
+        cfg = config.lightgbm.model_copy(update=params)
+        booster = md.train_lgbm(x[train], y[train], x[val], y[val], names, cfg, config.threads)
+        spw = md.positive_weight(y[train], cfg.imbalance)
+        m = score_metrics(y[scored], md.lgbm_scores(booster, x[scored], spw), days, cards, 0.5)
+        trial.set_user_attr(
+            "test", {k: round(m[k], 4) for k in ("auc_roc", "average_precision", "card_precision_at_100")}
+        )
+        value = float(average_precision_score(y[val], md.lgbm_scores(booster, x[val], spw)))
+        print(trial.number, params, round(value, 4), trial.user_attrs["test"], flush=True)
+        return value
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=5))
+    study.enqueue_trial({"num_leaves": 15, "max_depth": 6, "min_child_samples": 50, "learning_rate": 0.1,
+                         "feature_fraction": 0.8, "lambda_l2": 1.0})  # fmt: skip
+    study.optimize(objective, n_trials=trials)
+    return [{"params": t.params, "val_average_precision": t.value, "test": t.user_attrs["test"]} for t in study.trials]
 
 
 if __name__ == "__main__":
