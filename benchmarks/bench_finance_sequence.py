@@ -71,10 +71,24 @@ class _Context:
         return Trainer(model, config, device="cpu", progress=False, **kwargs)
 
 
-def prepare(base: list[str]) -> dict[str, Any]:
-    """Simulate, build features, split and train LightGBM once (as the app's pipeline does)."""
+def prepare(base: list[str], cache: Path | None = None) -> dict[str, Any]:
+    """Simulate, build features, split and train LightGBM once (as the app's pipeline does); reuse ``cache``."""
     import numpy as np
     import polars as pl
+
+    from seek_finance.pipeline import Split
+
+    if cache is not None and (cache / "arr.npz").exists():
+        arrays = np.load(cache / "arr.npz")
+        split = Split(arrays["train"], arrays["val"], arrays["test"], arrays["test"] & ~arrays["scored"])
+        return {
+            "feats": pl.read_parquet(cache / "feats.parquet"),
+            "names": json.loads((cache / "names.json").read_text()),
+            "split": split,
+            "y": arrays["y"],
+            "p_lgbm": arrays["p_lgbm"],
+            "evaluated": arrays["ev"],
+        }
 
     from seek.config import resolve_config
     from seek_finance import model as md
@@ -94,6 +108,14 @@ def prepare(base: list[str]) -> dict[str, Any]:
     booster = md.train_lgbm(x[split.train], y[split.train], x[split.val], y[split.val], names, config.lightgbm, 2)
     p_lgbm = md.lgbm_scores(booster, x, md.positive_weight(y[split.train], config.lightgbm.imbalance))
     evaluated = split.val | split.test | _test_rows(feats, periods)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        feats.write_parquet(cache / "feats.parquet")
+        (cache / "names.json").write_text(json.dumps(names))
+        np.savez(
+            cache / "arr.npz", y=y, ev=evaluated, p_lgbm=p_lgbm, train=split.train, val=split.val, test=split.test,
+            scored=split.scored,
+        )  # fmt: skip
     return {"feats": feats, "names": names, "split": split, "y": y, "p_lgbm": p_lgbm, "evaluated": evaluated}
 
 
@@ -141,10 +163,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), help="names (or prefixes) from VARIANTS")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finance_sequence.json"))
+    parser.add_argument("--cache", type=Path, help="folder keeping the features and LightGBM scores between runs")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     base = [*(HANDBOOK if args.data == "handbook" else []), f"simulator.seed={args.seed}"]
-    data = prepare(base)
+    data = prepare(base, args.cache)
     results: dict[str, Any] = {"data": args.data, "seed": args.seed, "variants": {}}
     for wanted in args.variants:
         name = next(n for n in VARIANTS if n.startswith(wanted))
