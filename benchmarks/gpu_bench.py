@@ -411,7 +411,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     eff.add_argument("--profile-variants", nargs="*", default=["fp32p", "bf16p", "graphs-bf16p"])
     eff.add_argument("--profile-dropout", type=float, default=0.0)
     eff.add_argument(
-        "--variants", nargs="*", default=None, help="first preset's variants (kind-mode[-bf16p][-shipped][-bN])"
+        "--variants",
+        nargs="*",
+        default=None,
+        help="first preset's variants (kind-mode[-bf16p][-shipped][-loaded][-bN])",
     )
     eff.add_argument("--other-variants", nargs="*", default=None, help="the other presets' variants")
     eff.add_argument("--old-core", default="", help="core/ of the code before issue 17, profiled in a fresh process")

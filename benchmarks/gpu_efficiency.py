@@ -102,11 +102,33 @@ def timed_loop(
     return (time.perf_counter() - start) / steps
 
 
-def bare_seconds(model: torch.nn.Module, precision: str, mode: str | None, batch: int, seq: int, args: Any) -> float:
-    """Step time of a hand-written loop (fused AdamW, clipping, autocast) over ``model``; ``mode`` None = eager."""
+def bare_seconds(
+    model: torch.nn.Module, precision: str, mode: str | None, batch: int, seq: int, args: Any, loaded: bool = False
+) -> float:
+    """Step time of a hand-written loop (fused AdamW, clipping, autocast) over ``model``; ``mode`` None = eager.
+
+    ``loaded``: each step takes a fresh batch through the Trainer's own data path (``seek.training.data``:
+    DataLoader over a CPU dataset, pinned, copied to the device), so the difference to the plain bare loop
+    is what loading costs and the difference to the Trainer is the Trainer's bookkeeping.
+    """
     step, _ = peer.make_step(model.train(), precision, mode)
     x, y = token_batch(batch, seq, args.device)
-    return timed_loop(step, x, y, args.warmup + (2 if mode else 0), args.steps, args.device)
+    if not loaded:
+        return timed_loop(step, x, y, args.warmup + (2 if mode else 0), args.steps, args.device)
+    from seek.training.data import TensorDictDataset, loader, to_device
+
+    total = args.warmup + (2 if mode else 0) + args.steps
+    generator = torch.Generator().manual_seed(1)
+    data = {"x": torch.randint(0, VOCAB, (batch * total, seq), generator=generator)}
+    data["y"] = torch.randint(0, 2, (batch * total,), generator=generator)
+    batches = [list(range(i * batch, (i + 1) * batch)) for i in range(total)]
+    source = iter(loader(TensorDictDataset(data), batches, 0, 0, args.device.startswith("cuda")))
+
+    def loaded_step(_x: torch.Tensor, _y: torch.Tensor) -> Any:
+        fresh = to_device(next(source), torch.device(args.device))
+        return step(fresh["x"], fresh["y"])
+
+    return timed_loop(loaded_step, x, y, args.warmup + (2 if mode else 0), args.steps, args.device)
 
 
 def trainer_seconds(
@@ -179,12 +201,12 @@ OTHER_VARIANTS = ["trainer-eager", "bare-eager", "trainer-eager-bf16p", "trainer
 
 
 def parse_variant(name: str, batch: int) -> dict[str, Any]:
-    """``kind-mode[-bf16p][-shipped][-bN]`` (kind trainer | bare | peer, mode eager | compile | graphs) as a dict."""
+    """``kind-mode[-bf16p][-shipped][-loaded][-bN]`` (kind trainer | bare | peer, mode eager | compile | graphs) as a dict."""
     kind, mode, *flags = name.split("-")
     if kind not in ("trainer", "bare", "peer") or mode not in MODES:
-        raise SystemExit(f"gpu_efficiency: variant {name!r}: expected kind-mode[-bf16p][-shipped][-bN]")
+        raise SystemExit(f"gpu_efficiency: variant {name!r}: expected kind-mode[-bf16p][-shipped][-loaded][-bN]")
     sizes = [int(f[1:]) for f in flags if f.startswith("b") and f[1:].isdigit()]
-    return {"kind": kind, "mode": MODES[mode], "bf16p": "bf16p" in flags, "shipped": "shipped" in flags,
+    return {"kind": kind, "mode": MODES[mode], "bf16p": "bf16p" in flags, "shipped": "shipped" in flags, "loaded": "loaded" in flags,
             "batch": sizes[0] if sizes else batch, "key": name.replace("-", "_") + "_ms"}  # fmt: skip
 
 
@@ -249,7 +271,7 @@ def preset_row(preset: str, dropout: float, args: Any, variants: list[str]) -> d
             return timed_loop(
                 master_step(model.train(), mode), x, y, args.warmup + (2 if mode else 0), args.steps, device
             )
-        return bare_seconds(model, "bf16", mode, batch, seq, args)
+        return bare_seconds(model, "bf16", mode, batch, seq, args, loaded=spec["loaded"])
 
     eager = [s for s in specs if s["mode"] is None]
     for _ in range(args.repeats):  # eager variants interleaved, best of each: the host's noise hits all alike
@@ -455,6 +477,7 @@ def variant_label(key: str) -> str:
     modes = {"eager": ", eager", "compile": ", compile", "graphs": ", compile + CUDA graphs"}
     words += {**modes, "autotune": ", compile max-autotune + CUDA graphs"}[mode]
     words += ", bf16 params" if "bf16p" in flags else (", fp32 params (autocast)" if kind != "peer" else "")
+    words += ", batches through the Trainer's data path" if "loaded" in flags else ""
     words += (
         ", as shipped (2048 < 8192: full attention)"
         if "shipped" in flags
