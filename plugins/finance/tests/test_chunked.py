@@ -51,7 +51,7 @@ def _assert_same(whole: pl.DataFrame, got: pl.DataFrame) -> None:
         assert whole.get_column(name).equals(got.get_column(name)), name
 
 
-@pytest.mark.parametrize(("rows_per_part", "chunk_rows"), [(1500, 2500), (10**9, 10**9)])
+@pytest.mark.parametrize(("rows_per_part", "chunk_rows"), [(1500, 2500), (1500, 10**9), (10**9, 2500)])
 def test_partitioned_features_equal_the_in_memory_path_with_every_modality(
     small_frame: pl.DataFrame, tmp_path: Path, rows_per_part: int, chunk_rows: int
 ) -> None:
@@ -90,7 +90,7 @@ def test_partitioned_command_writes_the_in_memory_features_and_names_a_missing_f
 
     frame = simulate(SimulatorConfig(n_customers=40, n_terminals=200, n_days=12, seed=1))
     frame.write_parquet(tmp_path / "tx.parquet")
-    main([str(tmp_path / "tx.parquet"), str(tmp_path / "features.parquet"), "--rows-per-part", "900"])
+    main([str(tmp_path / "tx.parquet"), str(tmp_path / "features.parquet"), "--rows-per-part", "300"])
     _assert_same(compute_features(frame, FeatureConfig()), pl.read_parquet(tmp_path / "features.parquet"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features.parquet", "tx.parquet"]
     with pytest.raises(SystemExit, match="no such payments file"):

@@ -93,11 +93,15 @@ def compute_features_partitioned(
         raise ValueError(f"the input lacks column(s) {sorted(missing)}")
     names = feature_names(columns, cfg)
     passes = _passes(columns, cfg)
-    positions = row_positions(source)
-    n = positions.len()
-    if n == 0:
+    n = source.select(pl.len()).collect().item()
+    if n <= rows_per_part:  # one part holds everything: the in-memory path is the same work, less I/O
+        from seek_finance.features import compute_features
+
+        whole = compute_features(source.collect(), cfg)
+        yield from (whole.slice(a, chunk_rows) for a in range(0, n, chunk_rows))
         return
-    parts = max(1, math.ceil(n / rows_per_part))
+    positions = row_positions(source)
+    parts = math.ceil(n / rows_per_part)
     work.mkdir(parents=True, exist_ok=True)
     try:
         _scatter(source, positions, passes, parts, work, slice_rows)
