@@ -389,7 +389,8 @@ class _World:
         frame = frame.with_columns(pl.Series(name, values[order]) for name, values in columns.items())
         if cfg.sessions:
             events, seconds = _sessions(rng, n, s4)
-            joined = pl.from_arrow(events).gather(order).list.eval(pl.element().cast(pl.String)).list.join("|")
+            codes = pl.Series("session_events", events)  # an Arrow list array is one Series
+            joined = codes.gather(order).list.eval(pl.element().cast(pl.String)).list.join("|")
             frame = frame.with_columns(joined.alias("session_events"), pl.Series("session_seconds", seconds[order]))
         frame = frame.with_columns(pl.Series("is_fraud", fraud[order]), pl.Series("fraud_scenario", scenario[order]))
         return frame, next_dev
