@@ -136,7 +136,7 @@ class SequenceConfig(AppConfig):
         8, ge=2, le=STEPS_KEPT, description=f"payments per sequence (<= {STEPS_KEPT}, the steps the online state keeps)"
     )
     events: int = Field(
-        12,
+        8,
         ge=0,
         le=64,
         description="the payment's last session events as their own positions (0: none; data without sessions: none)",
@@ -146,9 +146,9 @@ class SequenceConfig(AppConfig):
     )
     segment: int = Field(8, ge=1, description="positions per local-attention segment of the Seek transformer")
     max_train: int = Field(
-        60000, ge=0, description="training sequences: every fraud plus sampled genuine ones (0: every payment)"
+        40000, ge=0, description="training sequences: every fraud plus sampled genuine ones (0: every payment)"
     )
-    dropout: float = Field(0.0, ge=0, lt=1, description="dropout (0: 60,000+ sequences for 40k weights underfit)")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout (none: 40,000 sequences for 40k weights underfit)")
     trainer: TrainerConfig = Field(default_factory=_sequence_trainer, description="core Trainer settings")
 
     @field_validator("num_heads")
