@@ -3,6 +3,7 @@
     python benchmarks/bench_finance_feature_ideas.py --seeds 0 1 2
     python benchmarks/bench_finance_feature_ideas.py --seeds 0 --set lightgbm.num_leaves=31
     python benchmarks/bench_finance_feature_ideas.py --seeds 0 --search 14   # FraudApp.tune's space, LightGBM alone
+    python benchmarks/bench_finance_feature_ideas.py --seeds 0 --reason-cost   # score + SHAP per payment by tree size
 
 Same data, periods and LightGBM settings as `seek run finance-fraud --set simulator.devices=false --set
 simulator.sessions=false` (plus any ``--set``); LightGBM alone is trained on the app's features, on them
@@ -77,6 +78,9 @@ def main() -> None:
     parser.add_argument("--set", dest="extra", action="append", default=[], help="config override (e.g. lightgbm)")
     parser.add_argument("--groups", nargs="*", help="only these groups (labels as printed)")
     parser.add_argument("--search", type=int, default=0, help="instead: N TPE trials of FraudApp.tune's space")
+    parser.add_argument(
+        "--reason-cost", action="store_true", help="instead: one-payment score + SHAP time per tree size"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finance_feature_ideas.json"))
     args = parser.parse_args()
     import polars as pl
@@ -109,6 +113,10 @@ def main() -> None:
         if args.groups:
             groups = {k: v for k, v in groups.items() if k in args.groups}
         split = split_rows(feats, periods_for(tx.frame, config), config, "simulator")
+        if args.reason_cost:
+            results["seeds"][seed] = reason_cost(feats, app, split, config)
+            args.out.write_text(json.dumps(results, indent=1))
+            continue
         if args.search:
             results["seeds"][seed] = search(feats, app, split, config, args.search)
             args.out.write_text(json.dumps(results, indent=1))
@@ -131,6 +139,52 @@ def main() -> None:
             per_seed[label] = row
             print(seed, label, row, flush=True)
             args.out.write_text(json.dumps(results, indent=1))
+
+
+#: LightGBM before issue 10 and now (the app's default).
+TREES = {
+    "15 leaves / depth 6 / 50 per leaf / lr 0.1 (before)": {
+        "num_leaves": 15, "max_depth": 6, "min_child_samples": 50, "learning_rate": 0.1
+    },
+    "63 leaves / depth 8 / 20 per leaf / lr 0.05 (now)": {
+        "num_leaves": 63, "max_depth": 8, "min_child_samples": 20, "learning_rate": 0.05
+    },
+}  # fmt: skip
+
+
+def reason_cost(feats, names, split, config, n=2000):  # type: ignore[no-untyped-def]
+    """What the predictor's LightGBM part costs per payment (score + SHAP reason codes, one row per call, 1 thread).
+
+    Reports wall and thread CPU time percentiles: on a loaded machine the thread's CPU time is the honest one.
+    """
+    import time
+
+    import polars as pl
+
+    from seek_finance import model as md
+
+    y = feats.get_column("is_fraud").fill_null(0).to_numpy().astype(np.int64)
+    x = feats.select(names).cast(pl.Float64).to_numpy()
+    rows = x[np.flatnonzero(split.test)[:n]]
+    out = {}
+    for label, params in TREES.items():
+        cfg = config.lightgbm.model_copy(update=params)
+        booster = md.train_lgbm(x[split.train], y[split.train], x[split.val], y[split.val], names, cfg, config.threads)
+        wall, cpu = [], []
+        for row in rows:
+            w0, c0 = time.perf_counter(), time.thread_time()
+            booster.predict(row[None, :], raw_score=True, num_threads=1)
+            contrib = md.lgbm_contributions(booster, row[None, :], threads=1)
+            md.reason_codes(contrib, row[None, :], names, config.reasons_top_k)
+            wall.append(time.perf_counter() - w0)
+            cpu.append(time.thread_time() - c0)
+        out[label] = {
+            "trees": booster.num_trees(),
+            **{f"{kind}_p{q}_ms": round(float(np.percentile(v, q)) * 1e3, 3)
+               for kind, v in (("wall", wall), ("cpu", cpu)) for q in (50, 99)},
+        }  # fmt: skip
+        print(label, out[label], flush=True)
+    return out
 
 
 def search(feats, names, split, config, trials):  # type: ignore[no-untyped-def]
