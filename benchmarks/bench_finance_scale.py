@@ -36,7 +36,7 @@ def _child(kind: str, data: Path, out: Path, customers: int, days: int) -> None:
 
     from seek_finance.app import FeatureConfig, SimulatorConfig
     from seek_finance.chunked import compute_features_chunked
-    from seek_finance.features import compute_features
+    from seek_finance.features import compute_features, feature_names
     from seek_finance.partitioned import write_features
     from seek_finance.simulate import write_simulation
 
@@ -50,6 +50,7 @@ def _child(kind: str, data: Path, out: Path, customers: int, days: int) -> None:
         compute_features(pl.read_parquet(data), cfg).write_parquet(out / "memory.parquet")
     elif kind == "partitioned":
         write_features(data, out / "partitioned.parquet", cfg, work=out / "work")
+        result["features"] = len(feature_names(pl.scan_parquet(data).collect_schema().names(), cfg))
     else:
         (out / "chunks").mkdir(exist_ok=True)
         for i, part in enumerate(compute_features_chunked(pl.scan_parquet(data), cfg, timedelta(days=30))):
