@@ -78,11 +78,12 @@ def test_invalid_values_fail_before_the_run_folder_naming_the_key(setting, key, 
 
 def test_a_nested_setting_keeps_every_other_default() -> None:
     from seek.config import resolve_config
-    from seek_finance.app import FraudConfig, LightGBMConfig
+    from seek_finance.app import FraudConfig, LightGBMConfig, SequenceConfig
 
     config = resolve_config(FraudConfig, overrides=["lightgbm.num_leaves=7", "sequence.trainer.lr=1e-3"])
     assert config.lightgbm == LightGBMConfig(num_leaves=7)
-    assert config.sequence.trainer.lr == 1e-3 and config.sequence.trainer.epochs == 2
+    assert config.sequence.trainer.lr == 1e-3
+    assert config.sequence.trainer.epochs == SequenceConfig().trainer.epochs
 
 
 @pytest.mark.hook("seek_apps")
