@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -136,18 +137,23 @@ def step_names(features: list[str]) -> list[str]:
 
 def step_vectors(columns: Mapping[str, np.ndarray], features: list[str]) -> np.ndarray:
     """Raw per-payment input matrix (n, d) from feature columns; the same code serves offline and online."""
-    cols = []
-    for name, transform, fill in step_spec(features):
-        v = np.asarray(columns[name], dtype=np.float64)
-        v = np.where(np.isnan(v), fill, v)
-        if transform == "log1p":
-            v = np.log1p(np.maximum(v, 0.0))
-        elif transform == "sin":
-            v = np.sin(2 * np.pi * v / 24)
-        elif transform == "cos":
-            v = np.cos(2 * np.pi * v / 24)
-        cols.append(v)
-    return np.stack(cols, axis=1)
+    names, fills, log, sin, cos = _compiled_spec(tuple(features))
+    v = np.stack([np.asarray(columns[name], dtype=np.float64) for name in names], axis=1)
+    v = np.where(np.isnan(v), fills, v)
+    v[:, log] = np.log1p(np.maximum(v[:, log], 0.0))
+    v[:, sin] = np.sin(2 * np.pi * v[:, sin] / 24)
+    v[:, cos] = np.cos(2 * np.pi * v[:, cos] / 24)
+    return v
+
+
+@lru_cache(maxsize=16)
+def _compiled_spec(features: tuple[str, ...]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`step_spec` as column names, fill values and one mask per transform (built once per feature set:
+    the predictor calls :func:`step_vectors` for every payment)."""
+    spec = step_spec(list(features))
+    kinds = np.array([transform for _, transform, _ in spec])
+    fills = np.array([fill for _, _, fill in spec], dtype=np.float64)
+    return [name for name, _, _ in spec], fills, kinds == "log1p", kinds == "sin", kinds == "cos"
 
 
 @dataclass
