@@ -40,6 +40,10 @@ VARIANTS: dict[str, tuple[list[str], bool]] = {
     "no event positions": (["sequence.events=0"], False),
     "no session counts in the steps": ([], True),
     "no session counts, no event positions": (["sequence.events=0"], True),
+    "full attention (no hierarchy on the short sequence: 4x cheaper per served payment)": (
+        ["sequence.full_attention_below=1000"],
+        False,
+    ),
     "all-payments": (
         ["sequence.max_train=0", "sequence.trainer.batch_size=1024", "sequence.trainer.lr=4e-3"],
         False,

@@ -120,3 +120,17 @@ def test_the_current_readout_scores_the_payment_and_ignores_padding() -> None:
     moved = x.copy()
     moved[:, -1] += 1.0
     assert not np.allclose(sequence_logits(model, moved, mask), base)
+
+
+def test_full_attention_below_runs_the_short_sequence_without_the_coarse_branches() -> None:
+    import torch
+
+    x = np.random.default_rng(1).normal(size=(3, 4, 3)).astype(np.float32)
+    mask = np.ones((3, 4), dtype=bool)
+    for below, coarse_used in ((0, True), (1000, False)):
+        torch.manual_seed(0)
+        model = build_sequence_model(3, SequenceConfig(k=4, events=0, segment=2, full_attention_below=below))
+        model(torch.from_numpy(x), torch.from_numpy(mask)).sum().backward()
+        grads = [p.grad for n, p in model.named_parameters() if ".attn.global_." in n or ".fusion." in n]
+        assert grads, "the hierarchical block has coarse-branch parameters"
+        assert any(g is not None and bool(g.abs().sum() > 0) for g in grads) == coarse_used

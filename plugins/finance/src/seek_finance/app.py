@@ -146,6 +146,11 @@ class SequenceConfig(AppConfig):
         "current", description="fraud logits at the current payment's position, or pooled over all positions"
     )
     segment: int = Field(8, ge=1, description="positions per local-attention segment of the Seek transformer")
+    full_attention_below: int = Field(
+        0,
+        ge=0,
+        description="sequences shorter than this run plain full attention (SeekConfig.full_attention_below; 0: never)",
+    )
     max_train: int = Field(
         40000, ge=0, description="training sequences: every fraud plus sampled genuine ones (0: every payment)"
     )

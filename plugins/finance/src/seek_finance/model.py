@@ -284,6 +284,7 @@ def build_sequence_model(input_dim: int, cfg: SequenceConfig, events: int = 0) -
         num_outputs=2,
         max_len=cfg.k + events,
         segment_size=min(cfg.k + events, cfg.segment),
+        full_attention_below=cfg.full_attention_below,
         dropout=cfg.dropout,
         **extra,
     )
