@@ -12,7 +12,10 @@ artifact is a safetensors file like any other; nothing is pickled.
 
 from __future__ import annotations
 
+import platform
 import warnings
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,6 +28,25 @@ from seek.models.layers import FeedForward
 
 BUILDER = "seek.compression.architecture:build"
 INT8_BACKENDS = ("torch.ao", "torchao")
+#: CPU flags of the instructions that sum u8 x s8 products in 32 bits (without them fbgemm/oneDNN sum pairs in 16).
+_VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+@cache
+def int8_saturates() -> bool:
+    """True on an x86 CPU without VNNI, where full 8-bit activations overflow the kernels' 16-bit pair sums.
+
+    There ``torch.ops.quantized.linear_dynamic`` is wrong by 20-40% of the output range (measured on an
+    AVX2-only AMD EPYC); 7-bit activations (``reduce_range``) keep it exact. An x86 CPU whose flags cannot be
+    read counts as saturating: the safe side.
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return False
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return True
+    return not flags.intersection(_VNNI_FLAGS)
 
 
 class PrunedSelfAttention(nn.Module):
@@ -110,7 +132,9 @@ class Int8Linear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``x @ W.T + b`` with int8 weights; activations are quantized per call."""
         if self.backend == "torch.ao":
-            out: Tensor = torch.ops.quantized.linear_dynamic(x.float(), self._kernel, self.reduce_range)
+            # The CPU, not only the stored setting, decides: a model quantized on a VNNI machine may run on one without.
+            seven_bit = self.reduce_range or int8_saturates()
+            out: Tensor = torch.ops.quantized.linear_dynamic(x.float(), self._kernel, seven_bit)
             return out
         result: Tensor = self._kernel[0](x)
         return result

@@ -112,7 +112,10 @@ class HierarchicalAttention(nn.Module):
         vs = None if valid is None else valid.reshape(b * n, s)
 
         logits = None
-        if gate is None or not isinstance(self.local.qkv, nn.Linear):  # tensor parallelism splits qkv
+        # The fused path needs the plain layout: tensor parallelism splits qkv, compression swaps in pruned
+        # attention (fewer heads) or INT8 layers; those keep their own forward and a separate gate.
+        fused = type(self.local) is SelfAttention and type(self.local.qkv) is nn.Linear
+        if gate is None or not fused:
             token = self.local(xs, vs).reshape(b, length, d)
             logits = None if gate is None else gate(x)
         else:
