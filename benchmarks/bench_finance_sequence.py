@@ -40,8 +40,8 @@ VARIANTS: dict[str, tuple[list[str], bool]] = {
     "no event positions": (["sequence.events=0"], False),
     "no session counts in the steps": ([], True),
     "no session counts, no event positions": (["sequence.events=0"], True),
-    "full attention (no hierarchy on the short sequence: 4x cheaper per served payment)": (
-        ["sequence.full_attention_below=1000"],
+    "hierarchy (full_attention_below=0, the default before the quiet-machine latency rerun)": (
+        ["sequence.full_attention_below=0"],
         False,
     ),
     "all-payments": (

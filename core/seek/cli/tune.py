@@ -58,8 +58,10 @@ def command(
     seed: int,
     no_progress: bool,
 ) -> None:
-    """Search APP's hyper-parameters (TPE sampler; Hyperband pruning where the app's metric is reported per
-    epoch) and write best.toml. The parameters and ranges searched are the app's (its TuneSpec)."""
+    """Search APP's hyper-parameters (TPE sampler, Hyperband pruner) and write best.toml.
+
+    The parameters and ranges searched are the app's (its TuneSpec); pruning applies where the app's
+    metric is reported every epoch."""
     from seek.app import resolve_device
     from seek.cli import current_manager
     from seek.config import resolve_config

@@ -146,8 +146,11 @@ class SequenceConfig(AppConfig):
         "current", description="fraud logits at the current payment's position, or pooled over all positions"
     )
     segment: int = Field(8, ge=1, description="positions per local-attention segment of the Seek transformer")
+    # A card's sequence is at most k + events positions: the hierarchy has nothing to summarise there, and
+    # full attention gave the same AP on both data kinds at a third of the training time and a quarter of
+    # the served forward (BENCHMARKS.md, "full attention on the short sequence").
     full_attention_below: int = Field(
-        0,
+        1024,
         ge=0,
         description="sequences shorter than this run plain full attention (SeekConfig.full_attention_below; 0: never)",
     )
