@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -260,3 +261,22 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     return "list" if isinstance(value, list) else "object"
+
+
+def write_parquet_frames(frames: Iterable[pl.DataFrame], path: Path) -> int:
+    """Write ``frames`` (one schema) into one parquet file, one frame in memory at a time, atomically; the row count."""
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(path.name + ".tmp")
+    rows, writer = 0, None
+    try:
+        for frame in frames:
+            table = frame.to_arrow()
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table, row_group_size=500_000)
+            rows += frame.height
+    finally:
+        if writer is not None:
+            writer.close()
+    tmp.replace(path)
+    return rows

@@ -241,24 +241,16 @@ def write_features(
 ) -> int:
     """Features of a parquet file of payments (canonical columns) into one parquet file, atomically; the row count."""
     import polars as pl
-    import pyarrow.parquet as pq
+
+    from seek.data.frames import write_parquet_frames
 
     if not source.is_file():
         raise FileNotFoundError(f"no such payments file: {source}")
-    tmp = out.with_name(out.name + ".tmp")
     work = work or out.with_name(out.name + ".parts")
-    rows, writer = 0, None
-    try:
-        for chunk in compute_features_partitioned(pl.scan_parquet(source), work, cfg, rows_per_part=rows_per_part):
-            table = chunk.to_arrow()
-            writer = writer or pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table, row_group_size=500_000)
-            rows += chunk.height
-    finally:
-        if writer is not None:
-            writer.close()
-    tmp.replace(out)
-    return rows
+
+    return write_parquet_frames(
+        compute_features_partitioned(pl.scan_parquet(source), work, cfg, rows_per_part=rows_per_part), out
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -268,21 +268,9 @@ def simulate_blocks(config: SimulatorConfig | None = None, days_per_block: int =
 
 def write_simulation(path: Path, config: SimulatorConfig | None = None, days_per_block: int = 7) -> int:
     """Write :func:`simulate_blocks` to one parquet file (atomically), one block in memory at a time; the row count."""
-    import pyarrow.parquet as pq
+    from seek.data.frames import write_parquet_frames
 
-    tmp = path.with_name(path.name + ".tmp")
-    rows, writer = 0, None
-    try:
-        for frame in simulate_blocks(config, days_per_block):
-            table = frame.to_arrow()
-            writer = writer or pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table, row_group_size=500_000)
-            rows += frame.height
-    finally:
-        if writer is not None:
-            writer.close()
-    tmp.replace(path)
-    return rows
+    return write_parquet_frames(simulate_blocks(config, days_per_block), path)
 
 
 class _World:
