@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -132,10 +133,19 @@ def bare_seconds(
 
 
 def trainer_seconds(
-    model: torch.nn.Module, precision: str, mode: str | None, batch: int, seq: int, args: Any, param_dtype: str = "fp32"
+    model: torch.nn.Module,
+    precision: str,
+    mode: str | None,
+    batch: int,
+    seq: int,
+    args: Any,
+    param_dtype: str = "fp32",
+    fold_clip: bool = True,
 ) -> float:
     """Step time through ``seek.training.Trainer`` (one epoch), synced only at the first and last timed step."""
     from seek.training import Callback, Trainer, TrainerConfig
+
+    Trainer._fold_clip = fold_clip
 
     warmup = args.warmup + (2 if mode else 0)
     stamps: dict[int, float] = {}
@@ -157,19 +167,23 @@ def trainer_seconds(
     samples = batch * (warmup + args.steps)
     data = {"x": torch.randint(0, VOCAB, (samples, seq), generator=generator)}
     data["y"] = torch.randint(0, 2, (samples,), generator=generator)
-    trainer.fit(data)
+    try:
+        trainer.fit(data)
+    finally:
+        Trainer._fold_clip = True
     return (stamps[warmup + args.steps] - stamps[warmup]) / args.steps
 
 
 def guarded(row: dict[str, Any], key: str, fn: Callable[[], float], args: Any) -> None:
-    """Store ``fn()`` (seconds) as ``row[key]`` in ms, the best of earlier and this try; failures are recorded."""
+    """Store ``fn()`` (seconds) as ``row[key]`` in ms: every try is kept in ``row["tries"]``, ``row[key]`` is
+    their best or (``--stat median``) their median; failures are recorded."""
     if time.perf_counter() > args.deadline:
         row.setdefault(key, "skipped: time budget")
         return
     try:
-        ms = sig(1000 * fn())
-        previous = row.get(key)
-        row[key] = min(ms, previous) if isinstance(previous, float) else ms
+        tries = row.setdefault("tries", {}).setdefault(key, [])
+        tries.append(sig(1000 * fn()))
+        row[key] = sig(statistics.median(tries)) if getattr(args, "stat", "best") == "median" else min(tries)
     except torch.OutOfMemoryError:
         row[key] = "out of memory"
     except Exception as exc:  # noqa: BLE001 - a benchmark records why one variant failed and measures the rest
@@ -200,19 +214,38 @@ OTHER_VARIANTS = ["trainer-eager", "bare-eager", "trainer-eager-bf16p", "trainer
                   "trainer-graphs-bf16p", "peer-eager", "peer-graphs"]  # fmt: skip
 
 
+FLAGS = ("bf16p", "shipped", "loaded", "nobias", "noaffine", "lean", "oldclip", "oldmix")
+
+
 def parse_variant(name: str, batch: int) -> dict[str, Any]:
-    """``kind-mode[-bf16p][-shipped][-loaded][-bN]`` (kind trainer | bare | peer, mode eager | compile | graphs) as a dict."""
+    """``kind-mode[-flag...][-bN]`` (kind trainer | bare | peer, mode eager | compile | graphs) as a dict.
+
+    Flags: ``bf16p`` bf16 parameters, ``shipped`` the preset's full-attention switch (else the hierarchy),
+    ``loaded`` batches through the Trainer's data path, ``nobias`` / ``noaffine`` / ``lean`` (both)
+    ``linear_bias=False`` / ``norm_affine=False`` (the peer: ``lean`` only), ``oldclip`` clipping in a pass
+    of its own instead of inside the fused AdamW step (bf16 parameters), ``oldmix`` the fusion's coarse
+    mix differentiated by autograd (its batched (S, 2) @ (2, D) matmul) instead of ``fusion._ScaleMix``.
+    """
     kind, mode, *flags = name.split("-")
-    if kind not in ("trainer", "bare", "peer") or mode not in MODES:
-        raise SystemExit(f"gpu_efficiency: variant {name!r}: expected kind-mode[-bf16p][-shipped][-loaded][-bN]")
     sizes = [int(f[1:]) for f in flags if f.startswith("b") and f[1:].isdigit()]
-    return {"kind": kind, "mode": MODES[mode], "bf16p": "bf16p" in flags, "shipped": "shipped" in flags, "loaded": "loaded" in flags,
-            "batch": sizes[0] if sizes else batch, "key": name.replace("-", "_") + "_ms"}  # fmt: skip
+    unknown = [f for f in flags if f not in FLAGS and not (f.startswith("b") and f[1:].isdigit())]
+    if kind not in ("trainer", "bare", "peer") or mode not in MODES or unknown:
+        raise SystemExit(f"gpu_efficiency: variant {name!r}: expected kind-mode[-flag...][-bN], flags {FLAGS}")
+    overrides: dict[str, Any] = {} if "shipped" in flags else {"full_attention_below": 0}
+    if "nobias" in flags or "lean" in flags:
+        overrides["linear_bias"] = False
+    if "noaffine" in flags or "lean" in flags:
+        overrides["norm_affine"] = False
+    return {"kind": kind, "mode": MODES[mode], "batch": sizes[0] if sizes else batch, "overrides": overrides,
+            "key": name.replace("-", "_") + "_ms", **{flag: flag in flags for flag in FLAGS}}  # fmt: skip
 
 
-def master_step(model: torch.nn.Module, mode: str | None) -> Callable[[torch.Tensor, torch.Tensor], Any]:
-    """The Trainer's ``param_dtype='bf16'`` step in a bare loop (bf16 model, fp32 masters, fused AdamW)."""
-    from seek.training.master_weights import MasterWeights
+def master_step(model: torch.nn.Module, mode: str | None, fold_clip: bool = True) -> Any:
+    """The Trainer's ``param_dtype='bf16'`` step in a bare loop (bf16 model, fp32 masters, fused AdamW).
+
+    ``step.masters.exit()`` gives the model its fp32 parameters back.
+    """
+    from seek.training.master_weights import MasterWeights, clip_in_step
 
     masters = MasterWeights(model)
     optimizer = torch.optim.AdamW(masters.masters, lr=3e-4, weight_decay=0.01, fused=True)
@@ -227,12 +260,18 @@ def master_step(model: torch.nn.Module, mode: str | None) -> Callable[[torch.Ten
         loss = torch.nn.functional.cross_entropy(model(x).float(), y)
         loss.backward()
         masters.grads_to_masters()
-        torch.nn.utils.clip_grad_norm_(masters.masters, 1.0)
+        if fold_clip:
+            clip_in_step(optimizer, masters.masters, 1.0)
+        else:
+            torch.nn.utils.clip_grad_norm_(masters.masters, 1.0)
         optimizer.step()
+        if fold_clip:
+            del optimizer.grad_scale
         optimizer.zero_grad(set_to_none=True)
         masters.masters_to_params()
         return loss.detach()
 
+    step.masters = masters  # type: ignore[attr-defined]
     return step
 
 
@@ -241,36 +280,55 @@ def preset_row(preset: str, dropout: float, args: Any, variants: list[str]) -> d
     seq, device = args.seq, args.device
     row: dict[str, Any] = {"preset": preset, "seq": seq, "batch": args.batch, "dropout": dropout}
     specs = [parse_variant(v, args.batch) for v in variants]
-    flops: dict[tuple[str, bool, int], int] = {}
-    for spec in specs:  # FLOPs of one step counted once per model kind, switch and batch
-        ident = ("peer" if spec["kind"] == "peer" else "ours", spec["shipped"], spec["batch"])
+    flops: dict[tuple[Any, ...], int] = {}
+
+    def ident_of(spec: dict[str, Any]) -> tuple[Any, ...]:
+        if spec["kind"] == "peer":
+            return ("peer", spec["lean"], spec["batch"])
+        return ("ours", tuple(sorted(spec["overrides"].items())), spec["batch"])
+
+    for spec in specs:  # FLOPs of one step counted once per model kind, configuration and batch
+        ident = ident_of(spec)
         if ident in flops:
             continue
         if ident[0] == "peer":
-            model = peer.build(preset, VOCAB, dropout, device)
+            model = peer.build(preset, VOCAB, dropout, device, lean=spec["lean"])
             row["peer_params_m"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 1)
         else:
-            model = seek_model(preset, seq, dropout, device, **({} if spec["shipped"] else {"full_attention_below": 0}))
+            model = seek_model(preset, seq, dropout, device, **spec["overrides"])
             row["params_m"] = round(model.num_parameters() / 1e6, 1)
         flops[ident] = counted_flops(model, spec["batch"], seq, device)
-        if ident[0] == "ours":  # our formula against the counter, per switch setting
+        if ident[0] == "ours":  # our formula against the counter, per configuration
             ratio = model.training_flops(seq, spec["batch"]) / flops[ident]  # type: ignore[operator]
             row[f"formula_over_counted{'_shipped' if spec['shipped'] else ''}"] = round(ratio, 5)
         del model
         free(device)
 
     def measure(spec: dict[str, Any]) -> float:
+        if not spec["oldmix"]:
+            return measure_variant(spec)
+        from seek.models import fusion
+
+        new_mix = fusion._ScaleMix.apply
+        fusion._ScaleMix.apply = fusion.mix_scales  # type: ignore[method-assign]
+        try:
+            return measure_variant(spec)
+        finally:
+            fusion._ScaleMix.apply = new_mix  # type: ignore[method-assign]
+
+    def measure_variant(spec: dict[str, Any]) -> float:
         batch, mode = spec["batch"], spec["mode"]
         if spec["kind"] == "peer":
-            return bare_seconds(peer.build(preset, VOCAB, dropout, device), "bf16", mode, batch, seq, args)
-        model = seek_model(preset, seq, dropout, device, **({} if spec["shipped"] else {"full_attention_below": 0}))
+            model = peer.build(preset, VOCAB, dropout, device, lean=spec["lean"])
+            return bare_seconds(model, "bf16", mode, batch, seq, args)
+        model = seek_model(preset, seq, dropout, device, **spec["overrides"])
         if spec["kind"] == "trainer":
-            return trainer_seconds(model, "bf16", mode, batch, seq, args, "bf16" if spec["bf16p"] else "fp32")
+            dtype = "bf16" if spec["bf16p"] else "fp32"
+            return trainer_seconds(model, "bf16", mode, batch, seq, args, dtype, fold_clip=not spec["oldclip"])
         if spec["bf16p"]:
             x, y = token_batch(batch, seq, device)
-            return timed_loop(
-                master_step(model.train(), mode), x, y, args.warmup + (2 if mode else 0), args.steps, device
-            )
+            step = master_step(model.train(), mode, fold_clip=not spec["oldclip"])
+            return timed_loop(step, x, y, args.warmup + (2 if mode else 0), args.steps, device)
         return bare_seconds(model, "bf16", mode, batch, seq, args, loaded=spec["loaded"])
 
     eager = [s for s in specs if s["mode"] is None]
@@ -281,7 +339,7 @@ def preset_row(preset: str, dropout: float, args: Any, variants: list[str]) -> d
         if spec["mode"] is not None:
             guarded(row, spec["key"], lambda spec=spec: measure(spec), args)
     for spec in specs:
-        ident = ("peer" if spec["kind"] == "peer" else "ours", spec["shipped"], spec["batch"])
+        ident = ident_of(spec)
         mfu_fields(row, flops[ident], [spec["key"]], "peer" if spec["kind"] == "peer" else "ours")
         row[f"{spec['key'].removesuffix('_ms')}_counted_tflop"] = sig(flops[ident] / 1e12)
     if isinstance(row.get("trainer_eager_ms"), float) and isinstance(row.get("bare_eager_ms"), float):
@@ -309,20 +367,42 @@ def small_rows(args: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def graphed(step: Callable[[torch.Tensor, torch.Tensor], Any], x: Any, y: Any) -> Callable[[Any, Any], Any]:
+    """``step`` captured once as a CUDA graph (after warm-up on a side stream); the result replays it."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            step(x, y)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step(x, y)
+    return lambda _x, _y: graph.replay()
+
+
 def length_rows(setting: dict[str, Any], args: Any) -> list[dict[str, Any]]:
-    """Forward + cross-entropy + backward per length: ours (switch off, preset default) and full attention."""
+    """Forward + cross-entropy + backward per length: ours (switch off, preset default) and full attention.
+
+    Eager, and with ``--length-graphs`` also each step captured whole as one CUDA graph (no host time:
+    the GPU work alone), every variant interleaved ``args.repeats`` times.
+    """
     preset, precision, batch = setting["preset"], setting["precision"], setting["batch"]
     rows = []
+    modes = ["eager", *(["graph"] if args.length_graphs else [])]
     for length in args.lengths:
         row: dict[str, Any] = {**setting, "length": length}
-        variants = {"ours_hier_ms": {"full_attention_below": 0}, "ours_ms": {}, "full_ms": {"attention": "full"}}
-        for _, (key, overrides) in itertools.product(range(args.repeats), variants.items()):  # interleaved, best kept
+        variants = {"ours_hier": {"full_attention_below": 0}, "ours": {}, "full": {"attention": "full"}}
+        for _, mode, (name, overrides) in itertools.product(range(args.repeats), modes, variants.items()):
 
-            def measure(o: dict[str, Any] = overrides, length: int = length) -> float:
+            def measure(o: dict[str, Any] = overrides, length: int = length, graph: bool = mode == "graph") -> float:
                 model = seek_model(preset, length, 0.0, args.device, **o).train()
                 x, y = token_batch(batch, length, args.device, VOCAB)
                 autocast = torch.autocast(
-                    torch.device(args.device).type, dtype=torch.bfloat16, enabled=precision == "bf16"
+                    torch.device(args.device).type,
+                    dtype=torch.bfloat16,
+                    enabled=precision == "bf16",
+                    cache_enabled=False if graph else None,
                 )
 
                 def step(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -331,22 +411,75 @@ def length_rows(setting: dict[str, Any], args: Any) -> list[dict[str, Any]]:
                     loss.backward()
                     model.zero_grad(set_to_none=True)
 
-                return timed_loop(step, x, y, args.warmup, args.length_steps, args.device)
+                run = graphed(step, x, y) if graph else step
+                return timed_loop(run, x, y, args.warmup, args.length_steps, args.device)
 
-            guarded(row, key, measure, args)
-        for key in ("ours_hier_ms", "ours_ms"):
-            if isinstance(row.get(key), float) and isinstance(row.get("full_ms"), float):
-                row[key.replace("_ms", "_speedup")] = round(row["full_ms"] / row[key], 3)
+            guarded(row, f"{name}{'_graph' if mode == 'graph' else ''}_ms", measure, args)
+        for mode in modes:
+            suffix = "_graph" if mode == "graph" else ""
+            for key in ("ours_hier", "ours"):
+                ours, full = row.get(f"{key}{suffix}_ms"), row.get(f"full{suffix}_ms")
+                if isinstance(ours, float) and isinstance(full, float):
+                    row[f"{key}{suffix}_speedup"] = round(full / ours, 3)
         rows.append(row)
     return rows
+
+
+def overhead_rows(args: Any) -> list[dict[str, Any]]:
+    """The Trainer's overhead over a bare loop, eager, per preset and parameter dtype (``overhead_row``)."""
+    rows = []
+    for preset, dtype in itertools.product(args.overhead_presets, args.overhead_dtypes):
+        rows.append(overhead_row(preset, dtype, args))
+        free(args.device)
+    return rows
+
+
+def overhead_row(preset: str, dtype: str, args: Any) -> dict[str, Any]:
+    """Trainer against bare loop on one model: ``args.overhead_pairs`` pairs of runs of ``args.steps`` steps each.
+
+    The order flips from pair to pair, so slow drifts of the host hit both sides alike; reported: the
+    median of the per-pair ratios and their range, and the median step time of each side. Hierarchy on.
+    """
+    row: dict[str, Any] = {"preset": preset, "param_dtype": dtype, "seq": args.seq, "batch": args.batch}
+    row["steps"] = args.steps
+    model = seek_model(preset, args.seq, 0.0, args.device, full_attention_below=0)
+    x, y = token_batch(args.batch, args.seq, args.device)
+
+    def trainer() -> float:
+        return trainer_seconds(model, "bf16", None, args.batch, args.seq, args, dtype)
+
+    def bare() -> float:
+        if dtype == "fp32":
+            return bare_seconds(model, "bf16", None, args.batch, args.seq, args)
+        step = master_step(model.train(), None)
+        try:
+            return timed_loop(step, x, y, args.warmup, args.steps, args.device)
+        finally:
+            step.masters.exit()
+
+    times: dict[str, list[float]] = {"trainer": [], "bare": []}
+    for pair in range(args.overhead_pairs):
+        if time.perf_counter() > args.deadline:
+            row["note"] = f"time budget: {pair} pairs"
+            break
+        for name in ("trainer", "bare") if pair % 2 == 0 else ("bare", "trainer"):
+            times[name].append(1000 * (trainer if name == "trainer" else bare)())
+    ratios = [t / b for t, b in zip(times["trainer"], times["bare"], strict=False)]
+    if ratios:
+        row.update(trainer_ms=sig(statistics.median(times["trainer"])), bare_ms=sig(statistics.median(times["bare"])))
+        row.update(ratio_median=round(statistics.median(ratios), 4), ratio_min=round(min(ratios), 4))
+        row.update(ratio_max=round(max(ratios), 4), pairs=len(ratios), ratios=[round(r, 4) for r in ratios])
+    print(f"    overhead {preset} {dtype}: {row.get('ratio_median')} {row.get('ratios')}", flush=True)
+    return row
 
 
 def profile_step(preset: str, args: Any) -> dict[str, Any]:
     """Top CUDA kernels and host time of one bare bf16 step of ``preset`` per ``args.profile_variants``.
 
     ``fp32p``: fp32 parameters under bf16 autocast (the Trainer's ``precision='bf16'``); ``bf16p``: the
-    Trainer's ``param_dtype='bf16'`` step; ``graphs-bf16p``: the same with blocks compiled as CUDA graphs.
-    Hierarchy forced on, ``args.profile_dropout``, 3 profiled steps after warm-up.
+    Trainer's ``param_dtype='bf16'`` step; a ``graphs-`` prefix compiles the blocks as CUDA graphs; a
+    ``-lean`` suffix sets ``linear_bias=False, norm_affine=False``. Hierarchy forced on,
+    ``args.profile_dropout``, 3 profiled steps after warm-up.
     """
     seq, batch, device = args.seq, args.batch, args.device
     result: dict[str, Any] = {"preset": preset, "seq": seq, "batch": batch, "dropout": args.profile_dropout}
@@ -354,9 +487,11 @@ def profile_step(preset: str, args: Any) -> dict[str, Any]:
         if time.perf_counter() > args.deadline:
             result[variant] = "skipped: time budget"
             continue
-        model = seek_model(preset, seq, args.profile_dropout, device, full_attention_below=0).train()
-        mode = "reduce-overhead" if variant.startswith("graphs") else None
-        step = master_step(model, mode) if variant.endswith("bf16p") else peer.make_step(model, "bf16", mode)[0]
+        parts = variant.split("-")
+        lean = {"linear_bias": False, "norm_affine": False} if "lean" in parts else {}
+        model = seek_model(preset, seq, args.profile_dropout, device, full_attention_below=0, **lean).train()
+        mode = "reduce-overhead" if "graphs" in parts else None
+        step = master_step(model, mode) if "bf16p" in parts else peer.make_step(model, "bf16", mode)[0]
         x, y = token_batch(batch, seq, device)
         result[variant] = profile_kernels(step, x, y, args)  # type: ignore[arg-type]
         del model, step
@@ -383,6 +518,8 @@ def profile_kernels(step: Callable[[torch.Tensor, torch.Tensor], Any], x: Any, y
     kernels, host_us = [], 0.0
     for event in prof.key_averages():
         device_us = getattr(event, "self_device_time_total", 0) or getattr(event, "self_cuda_time_total", 0)
+        if getattr(event, "is_user_annotation", False):
+            continue  # a record_function range on the GPU timeline (Optimizer.step#...): its kernels count already
         if device_us and event.device_type.name == "CUDA":
             kernels.append((event.key, device_us / profiled, event.count / profiled))
         elif event.device_type.name == "CPU":
@@ -392,11 +529,10 @@ def profile_kernels(step: Callable[[torch.Tensor, torch.Tensor], Any], x: Any, y
 
     def kind(name: str) -> str:
         low = name.lower()
-        if any(t in low for t in ("gemm", "cutlass", "nvjet", "sm90_xmma", "cublas")):
-            return "matmul"
-        if any(t in low for t in ("flash", "fmha", "attention", "sdpa")):
-            return "attention"
-        return "other"
+        kinds = {"matmul": ("gemm", "cutlass", "nvjet", "sm90_xmma", "cublas"), "attention": ("flash", "fmha", "attention", "sdpa"),
+                 "optimizer": ("multi_tensor_apply", "adam"), "norm": ("layer_norm", "gammabeta"), "reduce": ("reduce_kernel",),
+                 "copy": ("copy", "cat", "fill")}  # fmt: skip
+        return next((k for k, tokens in kinds.items() if any(t in low for t in tokens)), "elementwise")
 
     shares: dict[str, float] = {}
     for name, us, _ in kernels:
@@ -409,7 +545,7 @@ def profile_kernels(step: Callable[[torch.Tensor, torch.Tensor], Any], x: Any, y
         "share": {k: round(v / total, 3) for k, v in shares.items()},
         "top": [
             {"kernel": name[:90], "ms": sig(us / 1000), "share": round(us / total, 3), "calls": int(n)}
-            for name, us, n in kernels[:15]
+            for name, us, n in kernels[:40]
         ],
     }
 
@@ -439,6 +575,10 @@ def run(args: Any) -> dict[str, Any]:
     for preset in first:
         print(f"preset {preset}", flush=True)
         report["presets"].append(preset_row(preset, args.dropout, args, args.variants))
+        save()
+    if args.overhead_presets:
+        print("Trainer overhead", flush=True)
+        report["overhead"] = overhead_rows(args)
         save()
     if args.small_preset:
         print("small fp32 vs bf16", flush=True)
@@ -478,6 +618,14 @@ def variant_label(key: str) -> str:
     words += {**modes, "autotune": ", compile max-autotune + CUDA graphs"}[mode]
     words += ", bf16 params" if "bf16p" in flags else (", fp32 params (autocast)" if kind != "peer" else "")
     words += ", batches through the Trainer's data path" if "loaded" in flags else ""
+    lean = {
+        "lean": ", bias-free, LayerNorm without gain/bias",
+        "nobias": ", bias-free",
+        "noaffine": ", LayerNorm without gain/bias",
+    }
+    words += "".join(text for flag, text in lean.items() if flag in flags)
+    words += ", clipping in a pass of its own" if "oldclip" in flags else ""
+    words += ", coarse mix differentiated by autograd" if "oldmix" in flags else ""
     words += (
         ", as shipped (2048 < 8192: full attention)"
         if "shipped" in flags
@@ -522,14 +670,26 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {r['preset']} | {r.get('mode')} | {_cell(r, 'fp32_ms')} | {_cell(r, 'bf16_ms')} | {_cell(r, 'bf16p_ms')} "
                 f"| {_cell(r, 'bf16_speedup')}x | {_cell(r, 'bf16p_speedup')}x |"
             )
-    if report.get("lengths"):
-        lines += ["", "| preset | precision | batch | tokens | ours, switch off ms | ours (preset default) ms | full ms "
-                  "| full / ours switch off | full / ours default |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for r in report["lengths"]:
+    if report.get("overhead"):
+        lines += ["", "| preset | params | steps | pairs | Trainer ms (median) | bare loop ms (median) | Trainer / bare: median | min | max |",
+                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in report["overhead"]:
             lines.append(
-                f"| {r['preset']} | {r['precision']} | {r['batch']} | {r['length']:,} | {_cell(r, 'ours_hier_ms')} | {_cell(r, 'ours_ms')} "
-                f"| {_cell(r, 'full_ms')} | {_cell(r, 'ours_hier_speedup')}x | {_cell(r, 'ours_speedup')}x |"
+                f"| {r['preset']} | {r['param_dtype']} | {r['steps']} | {r.get('pairs')} | {_cell(r, 'trainer_ms')} | {_cell(r, 'bare_ms')} "
+                f"| {_cell(r, 'ratio_median')}x | {_cell(r, 'ratio_min')}x | {_cell(r, 'ratio_max')}x |"
             )
+    if report.get("lengths"):
+        lines += ["", "| preset | precision | batch | tokens | timing | ours, switch off ms | ours (preset default) ms | full ms "
+                  "| full / ours switch off | full / ours default |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in report["lengths"]:
+            for suffix, timing in (("", "eager"), ("_graph", "CUDA graph")):
+                if f"full{suffix}_ms" not in r:
+                    continue
+                lines.append(
+                    f"| {r['preset']} | {r['precision']} | {r['batch']} | {r['length']:,} | {timing} | {_cell(r, f'ours_hier{suffix}_ms')} "
+                    f"| {_cell(r, f'ours{suffix}_ms')} | {_cell(r, f'full{suffix}_ms')} | {_cell(r, f'ours_hier{suffix}_speedup')}x "
+                    f"| {_cell(r, f'ours{suffix}_speedup')}x |"
+                )
     for key in ("profile_before", "profile_after"):
         for variant, prof in (report.get(key) or {}).items():
             if not isinstance(prof, dict) or "top" not in prof:

@@ -27,12 +27,12 @@ SIZES = {"tiny": (32, 2, 2), "small": (256, 4, 4), "base": (768, 12, 12), "large
 class PeerBlock(nn.Module):
     """Pre-norm block: full self-attention on SDPA, then a SiLU feed-forward, each residual."""
 
-    def __init__(self, d: int, heads: int, dropout: float) -> None:
+    def __init__(self, d: int, heads: int, dropout: float, lean: bool = False) -> None:
         super().__init__()
         self.heads, self.dropout = heads, dropout
-        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.qkv, self.out = nn.Linear(d, 3 * d), nn.Linear(d, d)
-        self.up, self.down = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+        self.norm1, self.norm2 = (nn.LayerNorm(d, elementwise_affine=not lean) for _ in range(2))
+        self.qkv, self.out = nn.Linear(d, 3 * d, bias=not lean), nn.Linear(d, d, bias=not lean)
+        self.up, self.down = nn.Linear(d, 4 * d, bias=not lean), nn.Linear(4 * d, d, bias=not lean)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, h: Tensor) -> Tensor:
@@ -45,13 +45,19 @@ class PeerBlock(nn.Module):
 
 
 class PeerTransformer(nn.Module):
-    """Embedding + positions -> blocks -> LayerNorm -> mean pool -> Linear, SiLU, Linear."""
+    """Embedding + positions -> blocks -> LayerNorm -> mean pool -> Linear, SiLU, Linear.
 
-    def __init__(self, vocab: int, d: int, layers: int, heads: int, classes: int = 2, dropout: float = 0.0) -> None:
+    ``lean``: bias-free block linears and LayerNorms without gain and bias (blocks and the final one),
+    the peer of Seek's ``linear_bias=False, norm_affine=False``.
+    """
+
+    def __init__(
+        self, vocab: int, d: int, layers: int, heads: int, classes: int = 2, dropout: float = 0.0, lean: bool = False
+    ) -> None:
         super().__init__()
         self.embed, self.norm_in = nn.Embedding(vocab, d), nn.LayerNorm(d)
-        self.blocks = nn.ModuleList(PeerBlock(d, heads, dropout) for _ in range(layers))
-        self.norm = nn.LayerNorm(d)
+        self.blocks = nn.ModuleList(PeerBlock(d, heads, dropout, lean) for _ in range(layers))
+        self.norm = nn.LayerNorm(d, elementwise_affine=not lean)
         self.head = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Dropout(dropout), nn.Linear(d, classes))
         self.drop = nn.Dropout(dropout)
 
@@ -71,12 +77,12 @@ def positions(length: int, dim: int, device: torch.device, dtype: torch.dtype) -
     return torch.cat([torch.sin(pos * freq), torch.cos(pos * freq)], dim=1).to(dtype)
 
 
-def build(preset: str, vocab: int, dropout: float = 0.0, device: str = "cpu") -> PeerTransformer:
+def build(preset: str, vocab: int, dropout: float = 0.0, device: str = "cpu", lean: bool = False) -> PeerTransformer:
     """The peer of a Seek preset, its weights created on ``device``."""
     d, layers, heads = SIZES[preset]
     torch.manual_seed(0)
     with torch.device(device):
-        return PeerTransformer(vocab, d, layers, heads, dropout=dropout)
+        return PeerTransformer(vocab, d, layers, heads, dropout=dropout, lean=lean)
 
 
 def make_step(model: nn.Module, precision: str = "bf16", mode: str | None = None) -> tuple[object, object]:

@@ -55,4 +55,19 @@ def test_training_flops_count_matmul_backward_as_two_forwards(length: int) -> No
     padded = -(-length // s) * s
     core = 4 * length * length * d if length < 32 else 4 * padded * s * d + 4 * (padded // s) ** 2 * d
     batch = 2
-    assert model.training_flops(length, batch) == 3 * model.flops(length, batch) + batch * cfg.num_layers * core // 2
+    # on a GPU the fusion (fusion._ScaleMix) mixes against all P padded coarse rows of a sequence at once
+    rows = padded // s + 1 + (-(padded // s + 1)) % 8
+    mix = 0 if length < 32 else batch * cfg.num_layers * (6 * padded * rows * d - 12 * padded * d)
+    expected = 3 * model.flops(length, batch) + batch * cfg.num_layers * core // 2 + mix
+    assert model.training_flops(length, batch) == expected
+
+
+def test_the_gpu_fusion_does_the_matmul_flops_the_formula_counts() -> None:
+    from seek.models.fusion import _ScaleMix
+
+    b, n, s, d = 2, 3, 4, 8
+    leaves = [torch.randn(shape, requires_grad=True) for shape in ((b, n * s, 3), (b, n * s, d), (b, n, d), (b, d))]
+    with FlopCounterMode(display=False) as counter:
+        _ScaleMix.apply(*leaves).sum().backward()
+    rows = 8  # n + 1 = 4 coarse rows, padded to 8
+    assert counter.get_total_flops() == 6 * b * n * s * rows * d

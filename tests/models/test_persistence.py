@@ -122,3 +122,23 @@ def test_a_format_version_1_model_loads_without_the_full_attention_switch(tmp_pa
     x = torch.randint(0, 30, (1, 100))
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
+
+
+def test_a_lean_model_round_trips_and_an_older_file_loads_with_its_biases(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    cfg = SeekConfig.preset("tiny", vocab_size=30, linear_bias=False, norm_affine=False)
+    lean = SeekTransformer(cfg).eval()
+    loaded = SeekTransformer.load(lean.save(tmp_path / "lean"))
+    assert not loaded.config.linear_bias and not loaded.config.norm_affine
+    x = torch.randint(0, 30, (2, 40))
+    with torch.no_grad():
+        assert torch.equal(loaded(x), lean(x))
+    plain = SeekTransformer(SeekConfig.preset("tiny", vocab_size=30)).eval()
+    directory = plain.save(tmp_path / "older")
+    meta = json.loads((directory / "model.json").read_text())
+    del meta["config"]["linear_bias"], meta["config"]["norm_affine"]  # a file from before the two options
+    atomic_write_json(directory / "model.json", meta)
+    older = SeekTransformer.load(directory)
+    assert older.blocks[0].ffn.up.bias is not None and older.norm.weight is not None
+    with torch.no_grad():
+        assert torch.equal(older(x), plain(x))

@@ -13,6 +13,7 @@ from seek.errors import ConfigError
 from seek.models import SeekConfig, SeekTransformer
 from seek.runs import RunFolder
 from seek.training import Callback, Trainer, TrainerConfig
+from seek.training.master_weights import clip_in_step
 
 
 def ce(outputs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
@@ -84,23 +85,36 @@ class Crash(Callback):
             raise KeyboardInterrupt
 
 
-def run(folder: Path, resume: bool = False, crash_at: int | None = None) -> tuple[torch.nn.Module, Any]:
+class FusedTrainer(Trainer):
+    """The Trainer with the fused AdamW it builds on a GPU, so clipping is folded into the step on a CPU too."""
+
+    def _build_optimizer(self) -> torch.optim.Optimizer:
+        groups = [
+            {"params": g["params"], "weight_decay": g["weight_decay"]} for g in super()._build_optimizer().param_groups
+        ]
+        return torch.optim.AdamW(groups, lr=self.config.lr, fused=True)
+
+
+def run(
+    folder: Path, resume: bool = False, crash_at: int | None = None, fused: bool = False
+) -> tuple[torch.nn.Module, Any]:
     torch.manual_seed(0 if not resume else 99)
     model = Net(dropout=0.3)
-    config = bf16(epochs=3, batch_size=8, checkpoint_every_steps=2, lr=1e-2)
+    config = bf16(epochs=3, batch_size=8, checkpoint_every_steps=2, lr=1e-2, grad_clip=0.05)
     callbacks = [Crash(crash_at)] if crash_at else []
-    trainer = Trainer(
+    trainer = (FusedTrainer if fused else Trainer)(
         model, config, loss_fn=ce, callbacks=callbacks, run=RunFolder(folder, resume=resume), progress=False
     )
     return model, trainer.fit(make_data(88, 1), make_data(16, 2), resume=resume)
 
 
-@pytest.mark.parametrize("crash_at", [3, 11])  # mid-epoch, and at an epoch end (with restore_best's best file)
-def test_a_crashed_bf16_run_resumes_to_the_same_fp32_weights(tmp_path: Path, crash_at: int) -> None:
-    reference, expected = run(tmp_path / "straight")
+# mid-epoch, and at an epoch end (with restore_best's best file); fused: clipping inside the AdamW step
+@pytest.mark.parametrize(("crash_at", "fused"), [(3, False), (11, False), (3, True), (11, True)])
+def test_a_crashed_bf16_run_resumes_to_the_same_fp32_weights(tmp_path: Path, crash_at: int, fused: bool) -> None:
+    reference, expected = run(tmp_path / "straight", fused=fused)
     with pytest.raises(KeyboardInterrupt):
-        run(tmp_path / "crashed", crash_at=crash_at)
-    resumed, result = run(tmp_path / "crashed", resume=True)
+        run(tmp_path / "crashed", crash_at=crash_at, fused=fused)
+    resumed, result = run(tmp_path / "crashed", resume=True, fused=fused)
     assert result.resumed_from is not None
     for key, value in reference.state_dict().items():
         assert value.dtype == torch.float32
@@ -114,3 +128,43 @@ def test_a_crashed_bf16_run_resumes_to_the_same_fp32_weights(tmp_path: Path, cra
 def test_bf16_parameters_need_bf16_precision() -> None:
     with pytest.raises(ConfigError, match="param_dtype.*precision='bf16'"):
         TrainerConfig(param_dtype="bf16", precision="fp32")
+
+
+def test_clipping_inside_the_fused_step_equals_clipping_first() -> None:
+    torch.manual_seed(0)
+    start = [torch.randn(40, 30), torch.randn(30)]
+    grads = [torch.randn_like(p) * 3 for p in start]
+    params = {kind: [p.clone().requires_grad_(True) for p in start] for kind in ("first", "inside")}
+    optimizers = {kind: torch.optim.AdamW(ps, lr=1e-2, fused=True) for kind, ps in params.items()}
+    for max_norm in (1.0, 1e3):  # clipped, and a norm below the limit (factor 1)
+        for ps in params.values():
+            for p, g in zip(ps, grads, strict=True):
+                p.grad = g.clone()
+        first = torch.nn.utils.clip_grad_norm_(params["first"], max_norm)
+        optimizers["first"].step()
+        inside = clip_in_step(optimizers["inside"], params["inside"], max_norm)
+        optimizers["inside"].step()
+        del optimizers["inside"].grad_scale
+        assert torch.equal(first, inside)
+        for a, b in zip(params["first"], params["inside"], strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_the_trainer_folds_clipping_into_a_fused_step_and_leaves_no_scale_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch.manual_seed(0)
+    left: list[bool] = []
+
+    class Seen(Callback):
+        def on_step_end(self, trainer: Trainer, step: int, logs: Any) -> None:
+            left.append(hasattr(trainer.optimizer, "grad_scale"))
+
+    separate: list[int] = []
+    original = torch.nn.utils.clip_grad_norm_
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda *a, **k: separate.append(1) or original(*a, **k))
+    trainer = FusedTrainer(Net(), bf16(grad_clip=0.05), loss_fn=ce, callbacks=[Seen()], progress=False)
+    trainer.fit(make_data(64, 1))
+    assert left and not any(left) and not separate
+    Trainer(Net(), bf16(grad_clip=0.05), loss_fn=ce, progress=False).fit(make_data(64, 1))
+    assert separate  # the CPU's own (unfused) AdamW clips in a pass of its own

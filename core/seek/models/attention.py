@@ -30,12 +30,12 @@ def masked_mean(x: Tensor, weight: Tensor | None, dim: int) -> Tensor:
 class SelfAttention(nn.Module):
     """Multi-head self-attention through ``scaled_dot_product_attention`` (fused kernels on GPU)."""
 
-    def __init__(self, hidden_size: int, num_heads: int, dropout: float) -> None:
+    def __init__(self, hidden_size: int, num_heads: int, dropout: float, bias: bool = True) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.dropout = dropout
-        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
-        self.out = nn.Linear(hidden_size, hidden_size)
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size, bias=bias)
+        self.out = nn.Linear(hidden_size, hidden_size, bias=bias)
 
     def forward(self, x: Tensor, valid: Tensor | None = None) -> Tensor:
         """Attend within each row of ``x`` (N, T, D); ``valid`` (N, T) marks real positions."""
@@ -88,13 +88,13 @@ class HierarchicalAttention(nn.Module):
     coarse ones stay un-broadcast so no (B, L, D) copy of them is ever stored.
     """
 
-    def __init__(self, hidden_size: int, num_heads: int, segment_size: int, dropout: float) -> None:
+    def __init__(self, hidden_size: int, num_heads: int, segment_size: int, dropout: float, bias: bool = True) -> None:
         super().__init__()
         self.segment_size = segment_size
-        self.local = SelfAttention(hidden_size, num_heads, dropout)
-        self.summary = nn.Linear(hidden_size, hidden_size)
-        self.global_ = SelfAttention(hidden_size, num_heads, dropout)
-        self.sequence = nn.Linear(hidden_size, hidden_size)
+        self.local = SelfAttention(hidden_size, num_heads, dropout, bias)
+        self.summary = nn.Linear(hidden_size, hidden_size, bias=bias)
+        self.global_ = SelfAttention(hidden_size, num_heads, dropout, bias)
+        self.sequence = nn.Linear(hidden_size, hidden_size, bias=bias)
 
     def forward(self, x: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
         """Return the (token, segment, sequence) branches of ``x`` (B, L, D), L a multiple of segment_size."""

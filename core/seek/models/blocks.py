@@ -10,17 +10,22 @@ from seek.models.fusion import MultiScaleFusion
 from seek.models.layers import FeedForward
 
 
+def block_norm(config: SeekConfig) -> nn.LayerNorm:
+    """A block's LayerNorm (and the model's final one): learned gain and bias unless ``norm_affine`` is off."""
+    return nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps, elementwise_affine=config.norm_affine)
+
+
 class SeekBlock(nn.Module):
     """Pre-norm block: hierarchical attention fused across scales, then a SiLU feed-forward, each residual."""
 
     def __init__(self, config: SeekConfig) -> None:
         super().__init__()
-        d = config.hidden_size
-        self.norm1 = nn.LayerNorm(d, eps=config.layer_norm_eps)
-        self.attn = HierarchicalAttention(d, config.num_heads, config.segment_size, config.dropout)
-        self.fusion = MultiScaleFusion(d)
-        self.norm2 = nn.LayerNorm(d, eps=config.layer_norm_eps)
-        self.ffn = FeedForward(d, config.ffn_size, config.dropout)
+        d, bias = config.hidden_size, config.linear_bias
+        self.norm1 = block_norm(config)
+        self.attn = HierarchicalAttention(d, config.num_heads, config.segment_size, config.dropout, bias)
+        self.fusion = MultiScaleFusion(d, bias)
+        self.norm2 = block_norm(config)
+        self.ffn = FeedForward(d, config.ffn_size, config.dropout, bias)
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, h: Tensor, valid: Tensor | None, full: bool = False) -> Tensor:
@@ -44,11 +49,11 @@ class FullAttentionBlock(nn.Module):
 
     def __init__(self, config: SeekConfig) -> None:
         super().__init__()
-        d = config.hidden_size
-        self.norm1 = nn.LayerNorm(d, eps=config.layer_norm_eps)
-        self.attn = SelfAttention(d, config.num_heads, config.dropout)
-        self.norm2 = nn.LayerNorm(d, eps=config.layer_norm_eps)
-        self.ffn = FeedForward(d, config.ffn_size, config.dropout)
+        d, bias = config.hidden_size, config.linear_bias
+        self.norm1 = block_norm(config)
+        self.attn = SelfAttention(d, config.num_heads, config.dropout, bias)
+        self.norm2 = block_norm(config)
+        self.ffn = FeedForward(d, config.ffn_size, config.dropout, bias)
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, h: Tensor, valid: Tensor | None, full: bool = True) -> Tensor:

@@ -51,6 +51,16 @@ class SeekConfig(BaseModel):
         description="hierarchical only: a sequence shorter than this many tokens goes through every block as plain "
         "full attention on the block's local-attention and feed-forward weights (fusion skipped); 0 = never",
     )
+    linear_bias: bool = Field(
+        default=True,
+        description="biases in the blocks' linear layers; False gives bias-free blocks (as in PaLM, LLaMA, OLMo), "
+        "which on a GPU saves one gradient reduction per layer and step",
+    )
+    norm_affine: bool = Field(
+        default=True,
+        description="learned gain and bias in the blocks' and the final LayerNorm; False gives non-parametric "
+        "LayerNorm (as in OLMo: the next linear layer can absorb both), which saves their gradient reductions",
+    )
     head: Literal["classification", "regression", "token"] = "classification"
     num_outputs: int = Field(default=2, ge=1)
     layer_norm_eps: float = Field(default=1e-5, gt=0.0)

@@ -46,7 +46,15 @@ def training_flops(config: SeekConfig, seq_len: int, batch_size: int = 1) -> int
 
     Every matmul costs 3x its forward (input and weight gradients); fused attention (flash or
     memory-efficient kernels) 3.5x, since the counter takes its backward as the recomputed scores plus
-    four products; the dense input adapter 2x (its input needs no gradient). MFU is computed from this.
+    four products; the dense input adapter 2x (its input needs no gradient); the fusion's coarse mix on
+    a GPU as ``fusion._ScaleMix`` does it, three matmuls against all P padded coarse rows of a sequence
+    (2 * L * P * D each) instead of the batched per-segment ones (4 * L * D, 3x). MFU is computed from this.
     """
     matmul, core, adapter = _parts(config, seq_len, batch_size)
-    return 3 * matmul + core * 7 // 2 + 2 * adapter
+    total = 3 * matmul + core * 7 // 2 + 2 * adapter
+    if not config.uses_full_attention(seq_len):
+        d, s = config.hidden_size, config.segment_size
+        length = -(-seq_len // s) * s
+        rows = length // s + 1 + (-(length // s + 1)) % 8
+        total += batch_size * config.num_layers * (6 * length * rows * d - 12 * length * d)
+    return total

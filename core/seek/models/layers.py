@@ -70,12 +70,12 @@ class InputAdapter(nn.Module):
 class FeedForward(nn.Module):
     """Position-wise Linear -> SiLU (Swish) -> dropout -> Linear."""
 
-    def __init__(self, hidden_size: int, ffn_size: int, dropout: float) -> None:
+    def __init__(self, hidden_size: int, ffn_size: int, dropout: float, bias: bool = True) -> None:
         super().__init__()
-        self.up = nn.Linear(hidden_size, ffn_size)
+        self.up = nn.Linear(hidden_size, ffn_size, bias=bias)
         self.act = nn.SiLU()
         self.drop = nn.Dropout(dropout)
-        self.down = nn.Linear(ffn_size, hidden_size)
+        self.down = nn.Linear(ffn_size, hidden_size, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the feed-forward layer to every position."""

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from seek.errors import ConfigError, DataError, IntegrityError
 from seek.io import atomic_path, atomic_write_json, sha256_file
 from seek.models.attention import pad_to_segments
-from seek.models.blocks import FullAttentionBlock, SeekBlock
+from seek.models.blocks import FullAttentionBlock, SeekBlock, block_norm
 from seek.models.config import SeekConfig
 from seek.models.flops import estimate_flops, training_flops
 from seek.models.layers import InputAdapter, OutputHead
@@ -41,7 +41,7 @@ class SeekTransformer(nn.Module):
         self.adapter = InputAdapter(config)
         block = SeekBlock if config.attention == "hierarchical" else FullAttentionBlock
         self.blocks = nn.ModuleList(block(config) for _ in range(config.num_layers))
-        self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.norm = block_norm(config)
         self.head = OutputHead(config)
 
     def _check(self, x: Tensor, mask: Tensor | None) -> Tensor | None:
