@@ -138,3 +138,21 @@ def test_every_timestamp_unit_timezone_and_format_gives_identical_features(small
     first = next(iter(results.values()))
     for kind, feats in results.items():
         assert feats.equals(first), kind
+
+
+def test_a_simulation_without_devices_and_sessions_has_only_transaction_features(tmp_path: Path) -> None:
+    from seek.artifacts import load_artifact
+    from seek.config import resolve_config
+    from seek.runner import execute
+    from seek.runs import load_run
+    from seek_finance.app import FraudApp
+
+    app = FraudApp()
+    handbook = ["simulator.devices=false", "simulator.sessions=false", "sequence.enabled=false"]
+    config = resolve_config(app.Config, base=app.tiny, overrides=handbook)
+    execute(app, config, out=tmp_path / "run", device="cpu", show_progress=False)
+    run = load_run(tmp_path / "run")
+    names = load_artifact(run, "scorer")["names"]
+    assert "term_risk_7d" in names and "cust_count_1d" in names
+    assert not [n for n in names if n.startswith(("device_", "geo_", "session_", "cust_distinct_devices"))]
+    assert "device no, geo no, behaviour no" in (run.path / "report.md").read_text()

@@ -115,7 +115,7 @@ def simulated(config: FraudConfig, ctx: RunContext | None = None) -> Transaction
     frame = simulate(config.simulator)
     rows = frame.height
     if ctx is not None:
-        frame = ctx.validate(frame, source="simulator")
+        frame = drop_absent(ctx.validate(frame, source="simulator"))
     return Transactions(canonical(frame, config.features.label_delay), "simulator", rows, rows - frame.height, 0)
 
 
@@ -144,16 +144,22 @@ def loaded(config: FraudConfig, ctx: RunContext) -> Transactions:
     if unlabelled:
         ctx.logger.warning("%s: %s rows have no label: used for features, left out of training and evaluation",
                            table.source, f"{unlabelled:,}")  # fmt: skip
-    frame = frame.drop(
-        [c for c in frame.columns if frame.get_column(c).null_count() == frame.height and c in _OPTIONAL]
-    )
     return Transactions(
-        canonical(frame, config.features.label_delay), table.source, table.rows_in, table.rejected.height, unlabelled
+        canonical(drop_absent(frame), config.features.label_delay),
+        table.source,
+        table.rows_in,
+        table.rejected.height,
+        unlabelled,
     )
 
 
-#: Optional fields: a column the file does not have comes back all-null from the schema step and is dropped.
+#: Optional fields: a column the input does not have comes back all-null from the schema step.
 _OPTIONAL = ("merchant_category", "device_id", "ip_lat", "ip_lon", "session_events", "session_seconds")
+
+
+def drop_absent(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop the optional fields that hold no value: their features would be constants, their modality absent."""
+    return frame.drop([c for c in _OPTIONAL if c in frame.columns and frame.get_column(c).null_count() == frame.height])
 
 
 def validate_frame(frame: pl.DataFrame, delay: timedelta = timedelta(days=7), source: str = "frame") -> Any:
@@ -163,5 +169,4 @@ def validate_frame(frame: pl.DataFrame, delay: timedelta = timedelta(days=7), so
     schema = transactions_schema()
     names = {f.name for f in schema.fields}
     kept, rejected = validate(frame.select([c for c in frame.columns if c in names]), schema, source=source)
-    absent = [c for c in _OPTIONAL if c not in frame.columns and c in kept.columns]
-    return canonical(kept.drop(absent), delay), rejected
+    return canonical(drop_absent(kept), delay), rejected
