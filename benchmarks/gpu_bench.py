@@ -428,6 +428,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     eff.add_argument("--overhead-presets", nargs="*", default=[], help="Trainer / bare loop in alternating pairs")
     eff.add_argument("--overhead-dtypes", nargs="*", default=["bf16", "fp32"], help="parameter dtypes for it")
     eff.add_argument("--overhead-pairs", type=int, default=7)
+    eff.add_argument("--null-overhead", action="store_true", help="the Trainer's host work per step, on a null model")
+    eff.add_argument("--null-steps", type=int, default=200)
     eff.add_argument("--length-graphs", action="store_true", help="also time each length as one CUDA graph")
     eff.add_argument("--device", default="cuda")
     args = parser.parse_args(argv)

@@ -352,7 +352,8 @@ def small_rows(args: Any) -> list[dict[str, Any]]:
     rows = []
     for name in ("eager", *args.modes):
         row: dict[str, Any] = {"preset": args.small_preset, "seq": args.seq, "batch": args.batch, "mode": name}
-        for _, precision in itertools.product(range(args.repeats), ("fp32", "bf16", "bf16p")):  # interleaved
+        tries = args.repeats if name == "eager" else 1  # a compiled try is steady (and costs a compile)
+        for _, precision in itertools.product(range(tries), ("fp32", "bf16", "bf16p")):  # interleaved
 
             def run(p: str = precision, m: str | None = MODES[name]) -> float:
                 model = seek_model(args.small_preset, args.seq, 0.1, args.device, full_attention_below=0)
@@ -422,6 +423,57 @@ def length_rows(setting: dict[str, Any], args: Any) -> list[dict[str, Any]]:
                 if isinstance(ours, float) and isinstance(full, float):
                     row[f"{key}{suffix}_speedup"] = round(full / ours, 3)
         rows.append(row)
+    return rows
+
+
+class NullModel(torch.nn.Module):
+    """Next to no GPU work per step (embedding, mean, linear): what a step of it costs is host work."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = {"head": "classification"}
+        self.embed, self.out = torch.nn.Embedding(VOCAB, 8), torch.nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, 2) for token ids ``x`` (B, L)."""
+        return self.out(self.embed(x).mean(1))
+
+
+def null_overhead_rows(args: Any) -> list[dict[str, Any]]:
+    """The Trainer's own host work per step: Trainer against bare loop on ``NullModel``, same batch shape.
+
+    With next to no GPU work the step is host time alone, so the per-step difference is what the
+    Trainer adds (data path: DataLoader, pinning, copy; loss weighting; scheduler; callbacks; logs). On a
+    host-bound model it adds at most that to each step; ``args.null_steps`` steps per run, runs paired
+    and interleaved as in ``overhead_row``.
+    """
+    import types
+
+    quick = types.SimpleNamespace(**{**vars(args), "steps": args.null_steps, "warmup": 5})
+    rows = []
+    for dtype in args.overhead_dtypes:
+        torch.manual_seed(0)
+        model = NullModel().to(args.device)
+        x, y = token_batch(args.batch, args.seq, args.device)
+        times: dict[str, list[float]] = {"trainer": [], "bare": []}
+        for pair in range(args.overhead_pairs):
+            for name in ("trainer", "bare") if pair % 2 == 0 else ("bare", "trainer"):
+                if name == "trainer":
+                    seconds = trainer_seconds(model, "bf16", None, args.batch, args.seq, quick, dtype)
+                elif dtype == "fp32":
+                    seconds = bare_seconds(model, "bf16", None, args.batch, args.seq, quick)
+                else:
+                    step = master_step(model.train(), None)
+                    seconds = timed_loop(step, x, y, quick.warmup, quick.steps, args.device)
+                    step.masters.exit()
+                times[name].append(1e6 * seconds)
+        extra = [t - b for t, b in zip(times["trainer"], times["bare"], strict=True)]
+        row = {"param_dtype": dtype, "seq": args.seq, "batch": args.batch, "steps": args.null_steps}
+        row.update(trainer_us=sig(statistics.median(times["trainer"])), bare_us=sig(statistics.median(times["bare"])))
+        row.update(extra_us_median=sig(statistics.median(extra)), extra_us=[sig(e) for e in extra])
+        print(f"    null-model overhead {dtype}: {row['extra_us_median']} us/step {row['extra_us']}", flush=True)
+        rows.append(row)
+        free(args.device)
     return rows
 
 
@@ -576,6 +628,10 @@ def run(args: Any) -> dict[str, Any]:
         print(f"preset {preset}", flush=True)
         report["presets"].append(preset_row(preset, args.dropout, args, args.variants))
         save()
+    if args.null_overhead:
+        print("Trainer overhead on a null model", flush=True)
+        report["null_overhead"] = null_overhead_rows(args)
+        save()
     if args.overhead_presets:
         print("Trainer overhead", flush=True)
         report["overhead"] = overhead_rows(args)
@@ -591,6 +647,11 @@ def run(args: Any) -> dict[str, Any]:
         if args.old_core:
             report["profile_before"] = old_profile(args, args.out.with_name("profile_before.json"))
             save()
+    report["lengths"] = []
+    for setting in args.length_settings:
+        print(f"lengths {setting}", flush=True)
+        report["lengths"] += length_rows(setting, args)
+        save()
     for preset in rest:
         print(f"preset {preset}", flush=True)
         report["presets"].append(preset_row(preset, args.dropout, args, args.other_variants))
@@ -599,11 +660,6 @@ def run(args: Any) -> dict[str, Any]:
         print(f"preset {preset}, dropout 0.1", flush=True)
         row = preset_row(preset, 0.1, args, args.other_variants)
         report["presets"].append(row | {"note": "preset dropout 0.1"})
-        save()
-    report["lengths"] = []
-    for setting in args.length_settings:
-        print(f"lengths {setting}", flush=True)
-        report["lengths"] += length_rows(setting, args)
         save()
     report["elapsed_s"] = round(time.perf_counter() - args.started, 1)
     save()
@@ -669,6 +725,13 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(
                 f"| {r['preset']} | {r.get('mode')} | {_cell(r, 'fp32_ms')} | {_cell(r, 'bf16_ms')} | {_cell(r, 'bf16p_ms')} "
                 f"| {_cell(r, 'bf16_speedup')}x | {_cell(r, 'bf16p_speedup')}x |"
+            )
+    if report.get("null_overhead"):
+        lines += ["", "| null model, params | steps | Trainer us/step | bare loop us/step | Trainer's extra us/step (median of pairs) | per pair |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
+        for r in report["null_overhead"]:
+            lines.append(
+                f"| {r['param_dtype']} | {r['steps']} | {r['trainer_us']} | {r['bare_us']} | {r['extra_us_median']} | {r['extra_us']} |"
             )
     if report.get("overhead"):
         lines += ["", "| preset | params | steps | pairs | Trainer ms (median) | bare loop ms (median) | Trainer / bare: median | min | max |",
