@@ -32,6 +32,24 @@ class TensorDictDataset:
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return {key: value[index] for key, value in self.tensors.items()}
 
+    def __getitems__(self, indices: list[int]) -> _Batch:
+        """A whole batch by one gather per field (the DataLoader's batched fetch): the values ``[i]`` + stack give."""
+        import torch
+
+        rows = torch.as_tensor(indices, dtype=torch.long)
+        return _Batch({key: value[rows] for key, value in self.tensors.items()})
+
+
+class _Batch(dict):  # type: ignore[type-arg]
+    """A batch already collated by ``TensorDictDataset.__getitems__``."""
+
+
+def collate(samples: Any) -> Any:
+    """The DataLoader's collate: a ``_Batch`` as it is, anything else through torch's default collate."""
+    from torch.utils.data import default_collate
+
+    return dict(samples) if isinstance(samples, _Batch) else default_collate(samples)
+
 
 def as_dataset(data: Any, what: str) -> Any:
     """Accept a map-style dataset (``len`` + ``[i]`` -> dict sample) or a dict of tensors."""
@@ -99,6 +117,7 @@ def loader(dataset: Dataset, batches: list[list[int]], num_workers: int, seed: i
         num_workers=num_workers,
         generator=torch.Generator().manual_seed(seed),
         pin_memory=pin,
+        collate_fn=collate,
     )
 
 

@@ -257,7 +257,7 @@ class Trainer:
         self._loss_sum = loss_sum
         for window in todo:
             window_total = sum(micro.global_size for micro in window)
-            window_loss = torch.zeros((), dtype=torch.float64, device=self.device)
+            window_loss: torch.Tensor | None = None
             for i, micro in enumerate(window):
                 batch = to_device(next(data), self.device)
                 share = len(micro.indices)
@@ -271,8 +271,11 @@ class Trainer:
                         loss = callback.on_batch_loss(self, batch, loss)
                     # each micro-batch loss is a mean over its samples: weight it by its share of the window
                     # (times the replica count, since DDP/FSDP average over replicas) so the step sees its mean
-                    self.scaler.scale(loss * (share * data_world / window_total)).backward()
-                window_loss += loss.detach().double() * share
+                    weight = share * data_world / window_total  # 1 for one micro-batch on one replica: no multiply
+                    self.scaler.scale(loss if weight == 1.0 else loss * weight).backward()
+                part = loss.detach().double() * share
+                window_loss = part if window_loss is None else window_loss + part
+            assert window_loss is not None  # a window holds at least one micro-batch
             grad_norm = self._optimizer_step()
             # summed over ranks on the device; the replicas' shares of a window add up to its global size
             # (tensor-parallel ranks of one replica hold the same loss: counted once)
