@@ -214,7 +214,7 @@ OTHER_VARIANTS = ["trainer-eager", "bare-eager", "trainer-eager-bf16p", "trainer
                   "trainer-graphs-bf16p", "peer-eager", "peer-graphs"]  # fmt: skip
 
 
-FLAGS = ("bf16p", "shipped", "loaded", "nobias", "noaffine", "lean", "oldclip", "oldmix")
+FLAGS = ("bf16p", "shipped", "loaded", "nobias", "noaffine", "lean", "oldclip", "oldmix", "nocudnn")
 
 
 def parse_variant(name: str, batch: int) -> dict[str, Any]:
@@ -224,7 +224,8 @@ def parse_variant(name: str, batch: int) -> dict[str, Any]:
     ``loaded`` batches through the Trainer's data path, ``nobias`` / ``noaffine`` / ``lean`` (both)
     ``linear_bias=False`` / ``norm_affine=False`` (the peer: ``lean`` only), ``oldclip`` clipping in a pass
     of its own instead of inside the fused AdamW step (bf16 parameters), ``oldmix`` the fusion's coarse
-    mix differentiated by autograd (its batched (S, 2) @ (2, D) matmul) instead of ``fusion._ScaleMix``.
+    mix differentiated by autograd (its batched (S, 2) @ (2, D) matmul) instead of ``fusion._ScaleMix``,
+    ``nocudnn`` attention without the cuDNN SDPA backend (PyTorch's flash kernels instead).
     """
     kind, mode, *flags = name.split("-")
     sizes = [int(f[1:]) for f in flags if f.startswith("b") and f[1:].isdigit()]
@@ -305,6 +306,15 @@ def preset_row(preset: str, dropout: float, args: Any, variants: list[str]) -> d
         free(device)
 
     def measure(spec: dict[str, Any]) -> float:
+        if spec["nocudnn"]:
+            torch.backends.cuda.enable_cudnn_sdp(False)
+            try:
+                return old_mix_or_not(spec)
+            finally:
+                torch.backends.cuda.enable_cudnn_sdp(True)
+        return old_mix_or_not(spec)
+
+    def old_mix_or_not(spec: dict[str, Any]) -> float:
         if not spec["oldmix"]:
             return measure_variant(spec)
         from seek.models import fusion
@@ -545,7 +555,11 @@ def profile_step(preset: str, args: Any) -> dict[str, Any]:
         mode = "reduce-overhead" if "graphs" in parts else None
         step = master_step(model, mode) if "bf16p" in parts else peer.make_step(model, "bf16", mode)[0]
         x, y = token_batch(batch, seq, device)
-        result[variant] = profile_kernels(step, x, y, args)  # type: ignore[arg-type]
+        torch.backends.cuda.enable_cudnn_sdp("nocudnn" not in parts)
+        try:
+            result[variant] = profile_kernels(step, x, y, args)  # type: ignore[arg-type]
+        finally:
+            torch.backends.cuda.enable_cudnn_sdp(True)
         del model, step
         free(device)
         print(f"    profile {variant}: {result[variant]['kernel_ms_per_step']} ms of kernels", flush=True)
@@ -682,6 +696,7 @@ def variant_label(key: str) -> str:
     words += "".join(text for flag, text in lean.items() if flag in flags)
     words += ", clipping in a pass of its own" if "oldclip" in flags else ""
     words += ", coarse mix differentiated by autograd" if "oldmix" in flags else ""
+    words += ", no cuDNN attention" if "nocudnn" in flags else ""
     words += (
         ", as shipped (2048 < 8192: full attention)"
         if "shipped" in flags
