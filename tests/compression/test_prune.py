@@ -39,3 +39,20 @@ def test_amount_outside_zero_one_is_refused(untrained_run):
     model = load_artifact(load_run(untrained_run), "classifier")
     with pytest.raises(ConfigError, match="amount"):
         prune_structured(model, None, 1.0)  # type: ignore[arg-type]
+
+
+def test_a_bias_free_model_prunes_to_a_bias_free_model_that_rebuilds() -> None:
+    from seek.models import SeekConfig, SeekTransformer
+
+    cfg = SeekConfig.preset("tiny", input_type="dense", input_dim=6, head="classification", num_outputs=2,
+                            linear_bias=False, norm_affine=False)  # fmt: skip
+    model = SeekTransformer(cfg).eval()
+    pruned, summary = prune_structured(model, None, 0.5, "l2")  # type: ignore[arg-type]
+    assert summary.channels_removed > 0.3 and count_parameters(pruned) < count_parameters(model)
+    state = pruned.state_dict()
+    assert not [k for k in state if k.startswith("blocks.") and k.endswith(".bias")]
+    x = torch.randn(3, 16, 6)
+    assert torch.isfinite(pruned(x)).all()
+    rebuilt = build(**describe(pruned))
+    rebuilt.load_state_dict(state)
+    torch.testing.assert_close(rebuilt(x), pruned(x))

@@ -52,11 +52,11 @@ def int8_saturates() -> bool:
 class PrunedSelfAttention(nn.Module):
     """Self-attention keeping ``num_heads`` heads of ``head_dim``: the inner width shrinks, the residual stays."""
 
-    def __init__(self, hidden_size: int, num_heads: int, head_dim: int, dropout: float) -> None:
+    def __init__(self, hidden_size: int, num_heads: int, head_dim: int, dropout: float, bias: bool = True) -> None:
         super().__init__()
         self.num_heads, self.head_dim, self.dropout = num_heads, head_dim, dropout
-        self.qkv = nn.Linear(hidden_size, 3 * num_heads * head_dim)
-        self.out = nn.Linear(num_heads * head_dim, hidden_size)
+        self.qkv = nn.Linear(hidden_size, 3 * num_heads * head_dim, bias=bias)
+        self.out = nn.Linear(num_heads * head_dim, hidden_size, bias=bias)
 
     def forward(self, x: Tensor, valid: Tensor | None = None) -> Tensor:
         """Attend within each row of ``x`` (N, T, D); ``valid`` (N, T) marks real positions."""
@@ -157,9 +157,10 @@ def build(
     model = SeekTransformer(SeekConfig(**seek))
     cfg = model.config
     for path, kept in (heads or {}).items():
-        _replace(model, path, PrunedSelfAttention(cfg.hidden_size, int(kept), cfg.head_dim, cfg.dropout))
+        attention = PrunedSelfAttention(cfg.hidden_size, int(kept), cfg.head_dim, cfg.dropout, cfg.linear_bias)
+        _replace(model, path, attention)
     for path, width in (ffn or {}).items():
-        _replace(model, path, FeedForward(cfg.hidden_size, int(width), cfg.dropout))
+        _replace(model, path, FeedForward(cfg.hidden_size, int(width), cfg.dropout, cfg.linear_bias))
     if int8:
         for path in int8["layers"]:
             old: Any = model.get_submodule(path)

@@ -74,7 +74,8 @@ def _prune_attention(module: Any, amount: float, importance: Importance, head_di
     out = _score(module.out.weight, importance).view(hidden, heads, head_dim).sum(dim=(0, 2))
     keep_n = max(1, heads - round(amount * heads))
     keep = torch.sort(torch.topk(qkv + out, keep_n).indices).values
-    pruned = PrunedSelfAttention(hidden, keep_n, head_dim, module.dropout)
+    bias = module.qkv.bias is not None  # bias-free blocks (SeekConfig.linear_bias=False) stay bias-free
+    pruned = PrunedSelfAttention(hidden, keep_n, head_dim, module.dropout, bias)
     rows = (torch.arange(3)[:, None, None] * heads * head_dim + keep[None, :, None] * head_dim).add(
         torch.arange(head_dim)[None, None, :]
     )
@@ -82,27 +83,28 @@ def _prune_attention(module: Any, amount: float, importance: Importance, head_di
     cols = (keep[:, None] * head_dim + torch.arange(head_dim)[None, :]).reshape(-1)
     with torch.no_grad():
         pruned.qkv.weight.copy_(module.qkv.weight[rows])
-        pruned.qkv.bias.copy_(module.qkv.bias[rows])
         pruned.out.weight.copy_(module.out.weight[:, cols])
-        pruned.out.bias.copy_(module.out.bias)
+        if bias:
+            pruned.qkv.bias.copy_(module.qkv.bias[rows])
+            pruned.out.bias.copy_(module.out.bias)
     return pruned
 
 
 def _prune_ffn(module: Any, amount: float, importance: Importance, dropout: float) -> FeedForward:
     width, hidden = module.up.weight.shape
-    score = (
-        _score(module.up.weight, importance).sum(dim=1)
-        + _score(module.up.bias, importance)
-        + _score(module.down.weight, importance).sum(dim=0)
-    )
+    bias = module.up.bias is not None
+    score = _score(module.up.weight, importance).sum(dim=1) + _score(module.down.weight, importance).sum(dim=0)
+    if bias:
+        score = score + _score(module.up.bias, importance)
     keep_n = max(1, width - round(amount * width))
     keep = torch.sort(torch.topk(score, keep_n).indices).values
-    pruned = FeedForward(hidden, keep_n, dropout)
+    pruned = FeedForward(hidden, keep_n, dropout, bias)
     with torch.no_grad():
         pruned.up.weight.copy_(module.up.weight[keep])
-        pruned.up.bias.copy_(module.up.bias[keep])
         pruned.down.weight.copy_(module.down.weight[:, keep])
-        pruned.down.bias.copy_(module.down.bias)
+        if bias:
+            pruned.up.bias.copy_(module.up.bias[keep])
+            pruned.down.bias.copy_(module.down.bias)
     return pruned
 
 
