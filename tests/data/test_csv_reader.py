@@ -81,3 +81,9 @@ def test_a_file_that_is_not_csv_is_named_as_such_in_one_line(tmp_path: Path, dat
 def test_blank_lines_are_not_records_and_rows_are_line_numbers(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, "b.csv", 'a,b\n1,x\n\n2,"y\nz"\r\n3,w\n'), as_text=True)
     assert table.frame["a"].to_list() == ["1", "2", "3"] and table.rows.to_list() == [2, 4, 6]
+
+
+def test_a_bare_carriage_return_in_the_header_of_a_damaged_file_is_one_line(tmp_path: Path) -> None:
+    # Found by tests/corpus/test_fuzz.py: the fast path's header parse raised csv.Error (a traceback).
+    with pytest.raises(DataError, match=r"x\.csv: line 1 \(the header\): a bare carriage return"):
+        read_table(write(tmp_path, "x.csv", b"a\rb,c\n1,2\n1,2,3\n"), as_text=True)

@@ -124,6 +124,8 @@ def _parse_record(lines: list[bytes], i: int, sep: str, header: list[str] | None
             if "unexpected end of data" not in str(exc):
                 if j > i:  # the joined lines do not make a record: the quote on line i was stray
                     return None, 1, "stray quote: the quoted field it opens does not end a record"
+                if "new-line character" in str(exc):
+                    return None, 1, "a bare carriage return (\\r) inside an unquoted field"
                 return None, 1, f"malformed quoting ({exc})"
             # An open quote: the field may go on over the next lines; join lines until one holds a quote.
             while True:

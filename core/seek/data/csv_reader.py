@@ -190,7 +190,10 @@ def _without_damaged(
     header_text, _ = decode(data[starts[0] : ends[0]].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf"))
     if header_text is None:
         return None
-    header = next(csv.reader([header_text], delimiter=sep), [])
+    try:
+        header = next(csv.reader([header_text], delimiter=sep), [])
+    except csv.Error:  # e.g. a bare carriage return inside the header: the line-level path sorts it out
+        return None
     pieces, at = [], 0
     for i in bad:
         pieces.append(data[at : starts[i]])
