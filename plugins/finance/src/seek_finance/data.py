@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from seek.errors import DataError
 
@@ -160,13 +160,3 @@ _OPTIONAL = ("merchant_category", "device_id", "ip_lat", "ip_lon", "session_even
 def drop_absent(frame: pl.DataFrame) -> pl.DataFrame:
     """Drop the optional fields that hold no value: their features would be constants, their modality absent."""
     return frame.drop([c for c in _OPTIONAL if c in frame.columns and frame.get_column(c).null_count() == frame.height])
-
-
-def validate_frame(frame: pl.DataFrame, delay: timedelta = timedelta(days=7), source: str = "frame") -> Any:
-    """Validate an in-memory frame named in the canonical schema: (canonical kept frame, rejected rows)."""
-    from seek.data.schema import validate
-
-    schema = transactions_schema()
-    names = {f.name for f in schema.fields}
-    kept, rejected = validate(frame.select([c for c in frame.columns if c in names]), schema, source=source)
-    return canonical(drop_absent(kept), delay), rejected
