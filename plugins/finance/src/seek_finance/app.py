@@ -243,7 +243,8 @@ class FraudApp(App[FraudConfig]):
         "threads": 1,
     }
     # LightGBM's settings are searched on LightGBM's own validation AP, averaged over the prequential folds
-    # (`--set protocol.prequential_folds=4`: one week's AP is a noisy judge, BENCHMARKS.md "prequential");
+    # (`--set protocol.prequential_folds=4`; on the stationary simulator it chose no better than the one week,
+    # BENCHMARKS.md "Prequential validation": it is for data that drifts);
     # it is read from the finished run's report (no per-epoch metric, so no pruning), and a trial may skip
     # the sequence model (`--set sequence.enabled=false`) since the fusion weight is refit on every run.
     tune: ClassVar[TuneSpec | None] = TuneSpec(
