@@ -160,7 +160,9 @@ def trainer_seconds(
     values.update(early_stopping_patience=None, grad_clip=1.0, restore_best=False)
     if param_dtype != "fp32":
         values["param_dtype"] = param_dtype
-    if mode:
+    if mode == CUDA_GRAPHS:
+        values.update(cuda_graphs=True)
+    elif mode:
         values.update(compile=True, compile_mode=mode)
     trainer = Trainer(model, TrainerConfig(**values), callbacks=[Ends()], device=args.device, progress=False)
     generator = torch.Generator().manual_seed(1)
@@ -205,7 +207,10 @@ def mfu_fields(row: dict[str, Any], flops: int, keys: list[str], prefix: str) ->
 
 
 # "autotune" (max-autotune) is for the bare loop and the peer: the Trainer offers default and reduce-overhead
-MODES = {"eager": None, "compile": "default", "graphs": "reduce-overhead", "autotune": "max-autotune"}
+# "cudagraphs": the Trainer's own cuda_graphs option (eager kernels recorded per micro-batch shape, no compile)
+CUDA_GRAPHS = "cuda_graphs"
+MODES = {"eager": None, "compile": "default", "graphs": "reduce-overhead", "autotune": "max-autotune",
+         "cudagraphs": CUDA_GRAPHS}  # fmt: skip
 GRAPH_MODES = ("reduce-overhead", "max-autotune")
 LARGE_VARIANTS = ["trainer-eager", "bare-eager", "trainer-eager-bf16p", "trainer-eager-shipped", "trainer-eager-bf16p-shipped",
                   "trainer-eager-bf16p-b16", "trainer-compile-bf16p", "trainer-graphs", "trainer-graphs-bf16p",
@@ -232,6 +237,8 @@ def parse_variant(name: str, batch: int) -> dict[str, Any]:
     unknown = [f for f in flags if f not in FLAGS and not (f.startswith("b") and f[1:].isdigit())]
     if kind not in ("trainer", "bare", "peer") or mode not in MODES or unknown:
         raise SystemExit(f"gpu_efficiency: variant {name!r}: expected kind-mode[-flag...][-bN], flags {FLAGS}")
+    if mode == "cudagraphs" and kind != "trainer":
+        raise SystemExit(f"gpu_efficiency: variant {name!r}: cudagraphs is a Trainer option (kind trainer)")
     overrides: dict[str, Any] = {} if "shipped" in flags else {"full_attention_below": 0}
     if "nobias" in flags or "lean" in flags:
         overrides["linear_bias"] = False
@@ -341,12 +348,13 @@ def preset_row(preset: str, dropout: float, args: Any, variants: list[str]) -> d
             return timed_loop(step, x, y, args.warmup + (2 if mode else 0), args.steps, device)
         return bare_seconds(model, "bf16", mode, batch, seq, args, loaded=spec["loaded"])
 
-    eager = [s for s in specs if s["mode"] is None]
-    for _ in range(args.repeats):  # eager variants interleaved, best of each: the host's noise hits all alike
+    # eager variants (and the Trainer's CUDA graphs: no compile to pay) interleaved: the host's noise hits all alike
+    eager = [s for s in specs if s["mode"] in (None, CUDA_GRAPHS)]
+    for _ in range(args.repeats):
         for spec in eager:
             guarded(row, spec["key"], lambda spec=spec: measure(spec), args)
     for spec in specs:
-        if spec["mode"] is not None:
+        if spec["mode"] not in (None, CUDA_GRAPHS):
             guarded(row, spec["key"], lambda spec=spec: measure(spec), args)
     for spec in specs:
         ident = ident_of(spec)
@@ -684,7 +692,8 @@ def variant_label(key: str) -> str:
     """``trainer_graphs_bf16p_shipped`` as words."""
     kind, mode, *flags = key.split("_")
     words = {"trainer": "ours, Trainer", "bare": "ours, bare loop", "peer": "peer"}[kind]
-    modes = {"eager": ", eager", "compile": ", compile", "graphs": ", compile + CUDA graphs"}
+    modes = {"eager": ", eager", "compile": ", compile", "graphs": ", compile + CUDA graphs",
+             "cudagraphs": ", eager kernels as CUDA graphs (cuda_graphs=True)"}  # fmt: skip
     words += {**modes, "autotune": ", compile max-autotune + CUDA graphs"}[mode]
     words += ", bf16 params" if "bf16p" in flags else (", fp32 params (autocast)" if kind != "peer" else "")
     words += ", batches through the Trainer's data path" if "loaded" in flags else ""

@@ -58,6 +58,11 @@ class TrainerConfig(BaseModel):
     compile_mode: Literal["default", "reduce-overhead"] = Field(
         "default", description="torch.compile mode; 'reduce-overhead' replays each block as CUDA graphs"
     )
+    cuda_graphs: bool = Field(
+        False,
+        description="record each micro-batch shape's forward and backward as CUDA graphs and replay them "
+        "(eager kernels without their host launch cost; CUDA, one process, static shapes pay)",
+    )
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -73,6 +78,11 @@ class TrainerConfig(BaseModel):
             )
         if self.tp_size > 1 and self.distributed != "fsdp+tp":
             raise ValueError("tp_size: tensor parallelism needs distributed='fsdp+tp'")
+        if self.cuda_graphs and self.compile:
+            raise ValueError(
+                "cuda_graphs: with compile=True use compile_mode='reduce-overhead', which replays the compiled blocks "
+                "as CUDA graphs"
+            )
         if self.param_dtype == "bf16" and self.precision != "bf16":
             raise ValueError(f"param_dtype: 'bf16' parameters need precision='bf16', not {self.precision!r}")
         return self

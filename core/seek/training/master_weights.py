@@ -74,8 +74,11 @@ class MasterWeights:
 
         return tuple(cast(a) for a in args), {key: cast(value) for key, value in kwargs.items()}
 
-    def grads_to_masters(self) -> None:
-        """Copy the bf16 gradients into fp32 buffers attached to the masters (a parameter without one gets None)."""
+    def grads_to_masters(self, keep: bool = False) -> None:
+        """Copy the bf16 gradients into fp32 buffers attached to the masters (a parameter without one gets None).
+
+        The bf16 gradients are then dropped, or with ``keep`` zeroed in place (CUDA graphs add into them).
+        """
         import torch
 
         if not self._grads:
@@ -84,10 +87,13 @@ class MasterWeights:
         if with_grad:
             grads = [g for g in (self.params[i].grad for i in with_grad) if g is not None]
             torch._foreach_copy_([self._grads[i] for i in with_grad], grads)
+        if keep and with_grad:
+            torch._foreach_zero_(grads)
         chosen = set(with_grad)
         for i, master in enumerate(self.masters):
             master.grad = self._grads[i] if i in chosen else None
-            self.params[i].grad = None
+            if not keep:
+                self.params[i].grad = None
 
     def masters_to_params(self) -> None:
         """Copy the stepped fp32 masters into the bf16 parameters."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import torch
 
     from seek.runs import RunFolder
+    from seek.training.graphs import StepGraphs
 
 log = logging.getLogger("seek.training")
 CHECKPOINT_DIR = "checkpoints"
@@ -112,7 +113,12 @@ class Trainer:
             self._masters = MasterWeights(self.model)
         if self.config.compile:
             compile_blocks(self.model, self.config.compile_mode)
-        self._graphs = self.config.compile and self.config.compile_mode == "reduce-overhead"
+        self._mark_steps = self.config.compile and self.config.compile_mode == "reduce-overhead"
+        if self.config.cuda_graphs and self.device.type != "cuda":
+            raise ConfigError(f"trainer.cuda_graphs: CUDA graphs need a CUDA device, got {self.device.type!r}")
+        if self.config.cuda_graphs and self.dist.enabled:
+            raise ConfigError("trainer.cuda_graphs runs in one process for now; turn it off under torchrun")
+        self._step_graphs: StepGraphs | None = None
         self.wrapped = dist_.wrap_model(
             self.model,
             self.dist,
@@ -175,7 +181,8 @@ class Trainer:
         if self.config.precision == "fp32" or self._lowp:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.config.precision == "bf16" else torch.float16
-        return torch.autocast(device_type=self.device.type, dtype=dtype)
+        # a CUDA-graph recording must not keep autocast's cast-weight cache (its tensors would be freed under it)
+        return torch.autocast(device_type=self.device.type, dtype=dtype, cache_enabled=not self.config.cuda_graphs)
 
     @contextlib.contextmanager
     def _grad_sync(self, sync: bool) -> Iterator[None]:
@@ -222,11 +229,25 @@ class Trainer:
         bar = ProgressBar(self.progress and self.dist.is_main)
         if self._masters is not None:
             self._masters.enter()
+        if cfg.cuda_graphs:  # recorded after the bf16 switch: a recording holds the parameters' storage
+            from seek.training.graphs import StepGraphs
+
+            self._step_graphs = StepGraphs(self.model)
         try:
             while not self.state.finished:
                 self._train_epoch(train, val, per_epoch, bar)
         finally:
             bar.close()
+            if self._step_graphs is not None:
+                graphs = self._step_graphs
+                log.info(
+                    "CUDA graphs: %d micro-batches replayed over %d input shapes, %d run eagerly",
+                    graphs.replays,
+                    graphs.shapes,
+                    graphs.eager_calls,
+                )
+                graphs.release()
+                self._step_graphs = None
             if self._masters is not None:
                 self._masters.exit()
         state = self.state
@@ -261,11 +282,14 @@ class Trainer:
             for i, micro in enumerate(window):
                 batch = to_device(next(data), self.device)
                 share = len(micro.indices)
-                if self._graphs:
+                if self._mark_steps:
                     mark_step()
                 with self._grad_sync(i == len(window) - 1):
                     with self._autocast():
-                        outputs = self.wrapped(batch["x"], mask=batch.get("mask"))
+                        if self._step_graphs is not None:
+                            outputs = self._step_graphs(batch["x"], batch.get("mask"))
+                        else:
+                            outputs = self.wrapped(batch["x"], mask=batch.get("mask"))
                         loss = self.loss_fn(outputs, batch)
                     for callback in self.callbacks:
                         loss = callback.on_batch_loss(self, batch, loss)
@@ -323,7 +347,7 @@ class Trainer:
         stepped: Any = self.model.parameters()
         if self._lowp:
             assert self._masters is not None
-            self._masters.grads_to_masters()
+            self._masters.grads_to_masters(keep=self._step_graphs is not None)
             stepped = self._masters.masters
         grad_norm: float | torch.Tensor = float("nan")
         if self.config.grad_clip and self._tp > 1:
@@ -340,7 +364,9 @@ class Trainer:
             del self.optimizer.grad_scale
         self.scaler.update()
         self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        # recorded backward graphs add into the parameters' gradient buffers: those are zeroed, not dropped
+        # (with bf16 parameters the optimiser holds the masters, whose gradients grads_to_masters reassigns)
+        self.optimizer.zero_grad(set_to_none=self._step_graphs is None or self._lowp)
         if self._lowp:
             assert self._masters is not None
             self._masters.masters_to_params()
