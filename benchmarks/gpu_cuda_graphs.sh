@@ -14,5 +14,9 @@ cd benchmarks
 V=${V:-"trainer-eager-bf16p trainer-cudagraphs-bf16p trainer-eager trainer-cudagraphs trainer-eager-bf16p-lean trainer-cudagraphs-bf16p-lean bare-eager-bf16p peer-eager"}
 O=${O:-"trainer-eager-bf16p trainer-cudagraphs-bf16p peer-eager"}
 python3 gpu_bench.py --efficiency --eff-presets ${PRESETS:-large base xl} --variants $V --other-variants $O --modes cudagraphs \
-  --small-preset small --profile-preset "" --repeats ${REPEATS:-3} --stat median --length-settings "" \
-  --budget-s ${BUDGET:-330} --out "$OUT/gpu_efficiency_call$CALL.json" 2>&1 | tail -80
+  --small-preset "${SMALL-small}" --dropout-presets ${DROPOUT_PRESETS:-} --profile-preset "" --repeats ${REPEATS:-3} --stat median \
+  --length-settings "" --budget-s ${BUDGET:-330} --out "$OUT/gpu_efficiency_call$CALL.json" 2>&1 | tail -80
+if [ -n "${LEAN_QUALITY:-}" ]; then  # the lean block's learning next to the default one's, large at 2048 tokens
+  python3 bench_lean_quality.py --device cuda --preset large --length 2048 --batch 8 --cuda-graphs $LEAN_QUALITY \
+    --out "$OUT/lean_quality_gpu_call$CALL.json" 2>&1 | tail -30
+fi

@@ -237,8 +237,8 @@ def parse_variant(name: str, batch: int) -> dict[str, Any]:
     unknown = [f for f in flags if f not in FLAGS and not (f.startswith("b") and f[1:].isdigit())]
     if kind not in ("trainer", "bare", "peer") or mode not in MODES or unknown:
         raise SystemExit(f"gpu_efficiency: variant {name!r}: expected kind-mode[-flag...][-bN], flags {FLAGS}")
-    if mode == "cudagraphs" and kind != "trainer":
-        raise SystemExit(f"gpu_efficiency: variant {name!r}: cudagraphs is a Trainer option (kind trainer)")
+    if mode == "cudagraphs" and not (kind == "trainer" or (kind == "bare" and "bf16p" in flags)):
+        raise SystemExit(f"gpu_efficiency: variant {name!r}: cudagraphs runs through the Trainer or bare-cudagraphs-bf16p")
     overrides: dict[str, Any] = {} if "shipped" in flags else {"full_attention_below": 0}
     if "nobias" in flags or "lean" in flags:
         overrides["linear_bias"] = False
@@ -251,23 +251,27 @@ def parse_variant(name: str, batch: int) -> dict[str, Any]:
 def master_step(model: torch.nn.Module, mode: str | None, fold_clip: bool = True) -> Any:
     """The Trainer's ``param_dtype='bf16'`` step in a bare loop (bf16 model, fp32 masters, fused AdamW).
 
-    ``step.masters.exit()`` gives the model its fp32 parameters back.
+    ``mode`` "cuda_graphs": forward and backward replayed by ``seek.training.graphs.StepGraphs``, as the
+    Trainer's ``cuda_graphs`` option does. ``step.masters.exit()`` gives the model its fp32 parameters back.
     """
+    from seek.training.graphs import StepGraphs
     from seek.training.master_weights import MasterWeights, clip_in_step
 
     masters = MasterWeights(model)
     optimizer = torch.optim.AdamW(masters.masters, lr=3e-4, weight_decay=0.01, fused=True)
-    if mode is not None:
+    if mode not in (None, CUDA_GRAPHS):
         for block in model.blocks:
             block.compile(mode=mode)
     masters.enter()
+    graphs = StepGraphs(model) if mode == CUDA_GRAPHS else None
+    forward = model if graphs is None else lambda x: graphs(x, None)
 
     def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if mode in GRAPH_MODES:
             torch.compiler.cudagraph_mark_step_begin()
-        loss = torch.nn.functional.cross_entropy(model(x).float(), y)
+        loss = torch.nn.functional.cross_entropy(forward(x).float(), y)
         loss.backward()
-        masters.grads_to_masters()
+        masters.grads_to_masters(keep=graphs is not None)
         if fold_clip:
             clip_in_step(optimizer, masters.masters, 1.0)
         else:
