@@ -219,7 +219,7 @@ OTHER_VARIANTS = ["trainer-eager", "bare-eager", "trainer-eager-bf16p", "trainer
                   "trainer-graphs-bf16p", "peer-eager", "peer-graphs"]  # fmt: skip
 
 
-FLAGS = ("bf16p", "shipped", "loaded", "nobias", "noaffine", "lean", "oldclip", "oldmix", "nocudnn")
+FLAGS = ("bf16p", "shipped", "loaded", "nobias", "noaffine", "lean", "biased", "oldclip", "oldmix", "nocudnn")
 
 
 def parse_variant(name: str, batch: int) -> dict[str, Any]:
@@ -227,7 +227,8 @@ def parse_variant(name: str, batch: int) -> dict[str, Any]:
 
     Flags: ``bf16p`` bf16 parameters, ``shipped`` the preset's full-attention switch (else the hierarchy),
     ``loaded`` batches through the Trainer's data path, ``nobias`` / ``noaffine`` / ``lean`` (both)
-    ``linear_bias=False`` / ``norm_affine=False`` (the peer: ``lean`` only), ``oldclip`` clipping in a pass
+    ``linear_bias=False`` / ``norm_affine=False`` (the peer: ``lean`` only; the GPU presets are lean since the
+    fourth session), ``biased`` their blocks with biases and LayerNorm gains (the presets before it), ``oldclip`` clipping in a pass
     of its own instead of inside the fused AdamW step (bf16 parameters), ``oldmix`` the fusion's coarse
     mix differentiated by autograd (its batched (S, 2) @ (2, D) matmul) instead of ``fusion._ScaleMix``,
     ``nocudnn`` attention without the cuDNN SDPA backend (PyTorch's flash kernels instead).
@@ -244,6 +245,8 @@ def parse_variant(name: str, batch: int) -> dict[str, Any]:
         overrides["linear_bias"] = False
     if "noaffine" in flags or "lean" in flags:
         overrides["norm_affine"] = False
+    if "biased" in flags:
+        overrides.update(linear_bias=True, norm_affine=True)
     return {"kind": kind, "mode": MODES[mode], "batch": sizes[0] if sizes else batch, "overrides": overrides,
             "key": name.replace("-", "_") + "_ms", **{flag: flag in flags for flag in FLAGS}}  # fmt: skip
 
@@ -707,6 +710,7 @@ def variant_label(key: str) -> str:
         "noaffine": ", LayerNorm without gain/bias",
     }
     words += "".join(text for flag, text in lean.items() if flag in flags)
+    words += ", with biases and LayerNorm gains" if "biased" in flags else ""
     words += ", clipping in a pass of its own" if "oldclip" in flags else ""
     words += ", coarse mix differentiated by autograd" if "oldmix" in flags else ""
     words += ", no cuDNN attention" if "nocudnn" in flags else ""

@@ -24,6 +24,15 @@ def test_production_presets_cover_the_guide_range() -> None:
     assert all(8 <= heads <= 16 for _, heads in sizes.values())
 
 
+@pytest.mark.parametrize("name", ["small", "base", "large", "xl"])
+def test_gpu_presets_have_lean_blocks_and_tiny_keeps_biases_and_gains(name: str) -> None:
+    lean = SeekConfig.preset(name, vocab_size=100)
+    assert (lean.linear_bias, lean.norm_affine) == (False, False)
+    tiny = SeekConfig.preset("tiny", vocab_size=100)
+    assert (tiny.linear_bias, tiny.norm_affine) == (True, True)
+    assert SeekConfig.preset(name, vocab_size=100, linear_bias=True).linear_bias  # an override still wins
+
+
 def test_preset_overrides_apply() -> None:
     cfg = SeekConfig.preset("tiny", input_type="dense", input_dim=12, segment_size=8, head="regression", num_outputs=1)
     assert (cfg.input_type, cfg.input_dim, cfg.segment_size, cfg.head) == ("dense", 12, 8, "regression")
