@@ -11,7 +11,8 @@ from training_worker import Net, make_data
 
 from seek.errors import ConfigError
 from seek.models import SeekConfig, SeekTransformer
-from seek.training import Trainer, TrainerConfig
+from seek.runs import RunFolder
+from seek.training import Callback, Trainer, TrainerConfig
 from seek.training.master_weights import MasterWeights
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
@@ -100,6 +101,54 @@ def test_a_replayed_step_trains_the_seek_model_like_eager(precision: str) -> Non
     tolerance = 1e-5 if precision == "fp32" else 2e-3  # attention kernels may sum in another order
     for (name, a), b in zip(eager.state_dict().items(), graphed.state_dict().values(), strict=True):
         torch.testing.assert_close(b, a, atol=tolerance, rtol=tolerance, msg=name)
+
+
+@cuda
+def test_a_replayed_step_draws_the_dropout_masks_an_eager_step_draws() -> None:
+    torch.manual_seed(0)
+    eager = Net(dropout=0.3)
+    graphed = Net(dropout=0.3)
+    graphed.load_state_dict(eager.state_dict())
+    train(eager, False)
+    train(graphed, True)
+    for (name, a), b in zip(eager.state_dict().items(), graphed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
+class Crash(Callback):
+    def __init__(self, at_step: int) -> None:
+        self.at_step = at_step
+
+    def on_step_end(self, trainer: Trainer, step: int, logs: Any) -> None:
+        if step == self.at_step:
+            raise KeyboardInterrupt
+
+
+def graphed_run(folder: Any, resume: bool = False, crash_at: int | None = None) -> torch.nn.Module:
+    torch.manual_seed(0 if not resume else 99)
+    model = Net(dropout=0.3)
+    trainer = Trainer(
+        model,
+        config(epochs=3, cuda_graphs=True, checkpoint_every_steps=2, lr=1e-2, precision="bf16", param_dtype="bf16"),
+        loss_fn=ce,
+        callbacks=[Crash(crash_at)] if crash_at else [],
+        run=RunFolder(folder, resume=resume),
+        device="cuda",
+        progress=False,
+    )
+    trainer.fit(make_data(44, 1), make_data(16, 2), resume=resume)
+    return model
+
+
+@cuda
+@pytest.mark.parametrize("crash_at", [3, 6])  # mid-epoch, and at the epoch's last step (6 steps an epoch)
+def test_a_crashed_replayed_run_resumes_to_the_same_weights(tmp_path: Any, crash_at: int) -> None:
+    reference = graphed_run(tmp_path / "straight")
+    with pytest.raises(KeyboardInterrupt):
+        graphed_run(tmp_path / "crashed", crash_at=crash_at)
+    resumed = graphed_run(tmp_path / "crashed", resume=True)
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
 
 
 class DictOut(torch.nn.Module):

@@ -86,6 +86,9 @@ class StepGraphs:
     def _record(self, x: torch.Tensor, mask: torch.Tensor | None) -> _Recorded:
         recorded = _Recorded(x, mask)
         kept = [p.grad for p in self.params]  # the warm-up must leave the accumulated gradients alone
+        # ... and the random streams: dropout then draws what an eager run draws, and a resumed run records
+        # at another step than the run it continues without drawing differently
+        rng = torch.get_rng_state(), torch.cuda.get_rng_state()
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         try:
@@ -115,6 +118,9 @@ class StepGraphs:
                 f"trainer.cuda_graphs: the model's training step could not be recorded as a CUDA graph ({first}); "
                 "train with cuda_graphs=false"
             ) from None
+        finally:
+            torch.set_rng_state(rng[0])
+            torch.cuda.set_rng_state(rng[1])
         recorded.output = recorded.output.detach()
         return recorded
 
