@@ -98,6 +98,9 @@ class StepGraphs:
                         p.grad = None
                     out = _checked(self.model(recorded.x, mask=recorded.mask))
                     out.backward(torch.zeros_like(out))
+                    # no graph may outlive its pass: the parameters' gradient accumulators would stay bound
+                    # to this side stream and the recording (on another stream) would warn and synchronise
+                    del out
             torch.cuda.current_stream().wait_stream(stream)
             used = [p.grad is not None for p in self.params]
             for p, grad, needed in zip(self.params, kept, used, strict=True):
