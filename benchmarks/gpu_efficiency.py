@@ -239,7 +239,9 @@ def parse_variant(name: str, batch: int) -> dict[str, Any]:
     if kind not in ("trainer", "bare", "peer") or mode not in MODES or unknown:
         raise SystemExit(f"gpu_efficiency: variant {name!r}: expected kind-mode[-flag...][-bN], flags {FLAGS}")
     if mode == "cudagraphs" and not (kind == "trainer" or (kind == "bare" and "bf16p" in flags)):
-        raise SystemExit(f"gpu_efficiency: variant {name!r}: cudagraphs runs through the Trainer or bare-cudagraphs-bf16p")
+        raise SystemExit(
+            f"gpu_efficiency: variant {name!r}: cudagraphs runs through the Trainer or bare-cudagraphs-bf16p"
+        )
     overrides: dict[str, Any] = {} if "shipped" in flags else {"full_attention_below": 0}
     if "nobias" in flags or "lean" in flags:
         overrides["linear_bias"] = False
