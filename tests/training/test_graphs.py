@@ -37,6 +37,13 @@ def test_cuda_graphs_on_a_cpu_device_is_one_config_error() -> None:
         Trainer(Net(), config(cuda_graphs=True), loss_fn=ce, device="cpu", progress=False)
 
 
+def test_a_batch_whose_x_is_not_a_tensor_is_one_config_error() -> None:
+    from seek.training.graphs import StepGraphs
+
+    with pytest.raises(ConfigError, match="takes tensor inputs, got x of type dict"):
+        StepGraphs(Net())({"ids": torch.zeros(2, 6)}, None)  # type: ignore[arg-type]
+
+
 def test_kept_bf16_gradients_are_zeroed_in_place_after_the_copy_to_the_masters() -> None:
     torch.manual_seed(0)
     model = Net()

@@ -65,6 +65,11 @@ class StepGraphs:
 
     def __call__(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """The model's output for ``x`` (and ``mask``), from a replay where the shape has (or gets) a recording."""
+        if not isinstance(x, torch.Tensor) or not (mask is None or isinstance(mask, torch.Tensor)):
+            raise ConfigError(
+                f"trainer.cuda_graphs: a recorded step takes tensor inputs, got x of type {type(x).__name__} "
+                "(train with cuda_graphs=false)"
+            )
         key = (
             tuple(x.shape),
             x.dtype,
