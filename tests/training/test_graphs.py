@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 import torch
-from training_worker import Net, make_data
+from training_worker import Crash, Net, make_data
 
 from seek.errors import ConfigError
 from seek.models import SeekConfig, SeekTransformer
 from seek.runs import RunFolder
-from seek.training import Callback, Trainer, TrainerConfig
+from seek.training import Trainer, TrainerConfig
 from seek.training.master_weights import MasterWeights
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
@@ -60,6 +60,11 @@ def test_kept_bf16_gradients_are_zeroed_in_place_after_the_copy_to_the_masters()
     masters.exit()
 
 
+def assert_same_weights(expected: torch.nn.Module, actual: torch.nn.Module) -> None:
+    for (name, a), b in zip(expected.state_dict().items(), actual.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
 def train(model: torch.nn.Module, graphs: bool, **overrides: Any) -> Trainer:
     trainer = Trainer(model, config(cuda_graphs=graphs, **overrides), loss_fn=ce, device="cuda", progress=False)
     # 44 samples in micro-batches of 8: the epoch's last one holds 4, a second recorded shape
@@ -91,8 +96,7 @@ def test_a_replayed_step_trains_an_mlp_bit_for_bit_like_eager(accumulation: int,
     with caplog.at_level(logging.INFO, logger="seek.training"):
         train(graphed, True, accumulation_steps=accumulation)
     assert "replayed over 2 input shapes, 0 run eagerly" in caplog.text
-    for (name, a), b in zip(eager.state_dict().items(), graphed.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
+    assert_same_weights(eager, graphed)
     assert all(p.grad is None for p in graphed.parameters())  # the buffers are released with the recordings
 
 
@@ -118,17 +122,7 @@ def test_a_replayed_step_draws_the_dropout_masks_an_eager_step_draws() -> None:
     graphed.load_state_dict(eager.state_dict())
     train(eager, False)
     train(graphed, True)
-    for (name, a), b in zip(eager.state_dict().items(), graphed.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
-
-
-class Crash(Callback):
-    def __init__(self, at_step: int) -> None:
-        self.at_step = at_step
-
-    def on_step_end(self, trainer: Trainer, step: int, logs: Any) -> None:
-        if step == self.at_step:
-            raise KeyboardInterrupt
+    assert_same_weights(eager, graphed)
 
 
 def graphed_run(folder: Any, resume: bool = False, crash_at: int | None = None) -> torch.nn.Module:
@@ -154,8 +148,7 @@ def test_a_crashed_replayed_run_resumes_to_the_same_weights(tmp_path: Any, crash
     with pytest.raises(KeyboardInterrupt):
         graphed_run(tmp_path / "crashed", crash_at=crash_at)
     resumed = graphed_run(tmp_path / "crashed", resume=True)
-    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
+    assert_same_weights(reference, resumed)
 
 
 class DictOut(torch.nn.Module):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import torch
-from training_worker import Net, make_data
+from training_worker import Crash, Net, make_data
 
 from seek.errors import ConfigError
 from seek.models import SeekConfig, SeekTransformer
@@ -74,15 +74,6 @@ def test_a_dense_input_seek_model_trains_in_bf16_and_its_float_inputs_are_cast()
     Trainer(model, bf16(), callbacks=[seen], progress=False).fit(data, data)
     assert seen.params == {torch.bfloat16}
     assert model.adapter.embed.weight.dtype == torch.float32
-
-
-class Crash(Callback):
-    def __init__(self, at_step: int) -> None:
-        self.at_step = at_step
-
-    def on_step_end(self, trainer: Trainer, step: int, logs: Any) -> None:
-        if step == self.at_step:
-            raise KeyboardInterrupt
 
 
 class FusedTrainer(Trainer):
